@@ -14,13 +14,13 @@ func FuzzParser(f *testing.F) {
 		for _, mode := range []Mode{ServerMode, ClientMode} {
 			whole := &recorder{}
 			pw := New(mode, whole)
-			pw.MaxPayload, pw.MaxControlLine = 4096, 1024
+			pw.MaxPayload, pw.MaxControlLine, pw.Headers = 4096, 1024, true
 			errWhole := pw.Parse(in)
 
 			k := int(cut) % (len(in) + 1)
 			split := &recorder{}
 			ps := New(mode, split)
-			ps.MaxPayload, ps.MaxControlLine = 4096, 1024
+			ps.MaxPayload, ps.MaxControlLine, ps.Headers = 4096, 1024, true
 			errSplit := ps.Parse(in[:k])
 			if errSplit == nil {
 				errSplit = ps.Parse(in[k:])

@@ -50,6 +50,10 @@ type Parser struct {
 	// RequireConnect rejects any first command other than CONNECT with
 	// ErrAuthRequired. The handler clears it once a CONNECT is accepted.
 	RequireConnect bool
+	// Headers accepts HPUB (server mode); the server sets it once a
+	// CONNECT asked for headers. Without it HPUB fails with
+	// ErrHeadersNotSupported, as in the reference.
+	Headers bool
 
 	mode  Mode
 	h     Handler
@@ -333,6 +337,9 @@ func (p *Parser) msgArgs(line []byte) error {
 			return &ArgError{"PUB", string(line)}
 		}
 	case opHPub:
+		if !p.Headers {
+			return ErrHeadersNotSupported
+		}
 		switch len(args) {
 		case 3:
 			m.Subject, hdr, size = args[0], args[1], args[2]

@@ -87,6 +87,7 @@ func run(t *testing.T, c parseCase, chunks [][]byte) ([]string, error) {
 	p := New(c.mode, r)
 	p.MaxPayload = 1024
 	p.MaxControlLine = 256
+	p.Headers = true
 	r.p = p
 	for _, ch := range chunks {
 		if err := p.Parse(ch); err != nil {
@@ -151,6 +152,13 @@ func TestRequireConnect(t *testing.T) {
 	}
 	if strings.Join(r.out, "|") != "CONNECT {}|PING" {
 		t.Fatalf("got %q", r.out)
+	}
+}
+
+func TestHeadersRequired(t *testing.T) {
+	p := New(ServerMode, &recorder{})
+	if err := p.Parse([]byte("HPUB a 0 0\r\n\r\n")); err != ErrHeadersNotSupported {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -24,6 +24,9 @@ var (
 	// ErrAuthRequired: a command other than CONNECT arrived while
 	// RequireConnect was set ('Authorization Violation').
 	ErrAuthRequired = errors.New("authorization required before any command")
+	// ErrHeadersNotSupported: HPUB from a connection that did not ask
+	// for headers (closed without an -ERR).
+	ErrHeadersNotSupported = errors.New("message headers not supported")
 )
 
 // ArgError reports a control line whose arguments cannot be parsed. The
