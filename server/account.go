@@ -1,0 +1,63 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/keelhq/keel/server/sublist"
+)
+
+// GlobalAccountName is the account every client belongs to until
+// multi-account authentication lands.
+const GlobalAccountName = "$G"
+
+// Account is a subject namespace: its own subscriptions, its own clients.
+// Messages never cross accounts (imports and exports will, later, be the
+// explicit exception).
+type Account struct {
+	Name string
+	sl   *sublist.Sublist[*subscription]
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+}
+
+func newAccount(name string) *Account {
+	return &Account{Name: name, sl: sublist.New[*subscription](), clients: make(map[*client]struct{})}
+}
+
+func (a *Account) addClient(c *client) {
+	a.mu.Lock()
+	a.clients[c] = struct{}{}
+	a.mu.Unlock()
+}
+
+func (a *Account) removeClient(c *client) {
+	a.mu.Lock()
+	delete(a.clients, c)
+	a.mu.Unlock()
+}
+
+// NumClients is the number of client connections bound to the account.
+func (a *Account) NumClients() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.clients)
+}
+
+// NumSubscriptions is the number of subscriptions in the account.
+func (a *Account) NumSubscriptions() uint32 { return a.sl.Count() }
+
+// lookupAccount returns the named account, creating it on first use.
+func (s *Server) lookupAccount(name string) *Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.accounts[name]; ok {
+		return a
+	}
+	a := newAccount(name)
+	s.accounts[name] = a
+	return a
+}
+
+// GlobalAccount is the default account "$G".
+func (s *Server) GlobalAccount() *Account { return s.gacc }

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"time"
+)
+
+// outbound is a client's queue of bytes to write. Publishers append to buf
+// under the client's lock; the write loop swaps buf with spare and writes
+// the whole batch with one system call, so many messages queued while a
+// write is in flight go out together.
+type outbound struct {
+	buf      []byte
+	spare    []byte
+	inflight int // bytes being written right now
+	flushCh  chan struct{}
+	done     chan struct{}
+}
+
+// Buffers above this size are not kept once drained: one burst must not
+// pin memory for the life of an idle connection.
+const maxKeptOutBuf = 256 * 1024
+
+func (c *client) signalFlush() {
+	select {
+	case c.out.flushCh <- struct{}{}:
+	default:
+	}
+}
+
+// flushClients wakes the writers of every client that got output during
+// the last read (the publisher itself included).
+func (c *client) flushClients() {
+	for cl := range c.pcd {
+		cl.signalFlush()
+	}
+	clear(c.pcd)
+}
+
+// writeLoop drains the outbound queue until the client is closed and
+// everything that may still be written has been.
+func (c *client) writeLoop() {
+	defer c.srv.conns.Done()
+	defer close(c.out.done)
+	for range c.out.flushCh {
+		if !c.flushOutbound() {
+			break
+		}
+	}
+	c.conn.Close()
+	c.teardown()
+}
+
+// flushOutbound writes what is queued. It returns false once the client is
+// closed and drained, or a write failed.
+func (c *client) flushOutbound() bool {
+	for {
+		c.mu.Lock()
+		if len(c.out.buf) == 0 {
+			closed := c.closed
+			c.mu.Unlock()
+			return !closed
+		}
+		b := c.out.buf
+		c.out.buf = c.out.spare[:0]
+		c.out.inflight = len(b)
+		closed := c.closed
+		c.mu.Unlock()
+
+		wd := c.srv.getOpts().WriteDeadline
+		if wd > 0 {
+			c.conn.SetWriteDeadline(time.Now().Add(wd))
+		}
+		n, err := c.conn.Write(b)
+		c.outBytes.Add(int64(n))
+
+		c.mu.Lock()
+		c.out.inflight = 0
+		if cap(b) <= maxKeptOutBuf {
+			c.out.spare = b[:0]
+		} else {
+			c.out.spare = nil
+		}
+		if err != nil {
+			alreadyClosed := c.closed
+			c.closed = true
+			if !alreadyClosed {
+				c.reason = WriteError
+				if isTimeout(err) {
+					c.reason = SlowConsumerWriteDeadline
+				}
+			}
+			c.out.buf = c.out.buf[:0]
+			c.mu.Unlock()
+			if !alreadyClosed && isTimeout(err) {
+				c.srv.stats.SlowConsumers.Add(1)
+				c.Noticef("Slow Consumer Detected: WriteDeadline of %v exceeded with %d total bytes.", wd, len(b))
+			}
+			return false
+		}
+		c.mu.Unlock()
+		if closed {
+			// Drain whatever was queued before the close, then stop.
+			continue
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	t, ok := err.(interface{ Timeout() bool })
+	return ok && t.Timeout()
+}
+
+// enqueueMsgLocked checks the subscriber's pending limit after a message
+// was appended. Over max_pending the client is a slow consumer: it is cut
+// off without blocking the publisher. Called with c.mu held; returns false
+// when the client was closed.
+func (c *client) checkPendingLocked(maxPending int64) bool {
+	if maxPending <= 0 || int64(len(c.out.buf)+c.out.inflight) <= maxPending {
+		return true
+	}
+	c.closed = true
+	c.reason = SlowConsumerPendingBytes
+	c.out.buf = c.out.buf[:0]
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	if c.authTimer != nil {
+		c.authTimer.Stop()
+	}
+	return false
+}
+
+// slowConsumer finishes cutting off a client that checkPendingLocked
+// closed (outside its lock).
+func (c *client) slowConsumer(maxPending int64) {
+	c.srv.stats.SlowConsumers.Add(1)
+	c.Noticef("Slow Consumer Detected: MaxPending of %d Exceeded", maxPending)
+	if c.conn != nil {
+		c.conn.Close()
+	}
+	c.signalFlush()
+}

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"encoding/json"
+	"net"
+	"strconv"
+)
+
+// serverInfo is the INFO the server sends, fields in the reference's order
+// and with its JSON names.
+type serverInfo struct {
+	ID           string   `json:"server_id"`
+	Name         string   `json:"server_name"`
+	Version      string   `json:"version"`
+	Proto        int      `json:"proto"`
+	GoVersion    string   `json:"go"`
+	Host         string   `json:"host"`
+	Port         int      `json:"port"`
+	Headers      bool     `json:"headers"`
+	AuthRequired bool     `json:"auth_required,omitempty"`
+	MaxPayload   int32    `json:"max_payload"`
+	JetStream    bool     `json:"jetstream,omitempty"`
+	ClientID     uint64   `json:"client_id,omitempty"`
+	ClientIP     string   `json:"client_ip,omitempty"`
+	Domain       string   `json:"domain,omitempty"`
+	ConnectURLs  []string `json:"connect_urls,omitempty"`
+	LameDuck     bool     `json:"ldm,omitempty"`
+	APILevel     int      `json:"api_lvl,omitempty"`
+	XKey         string   `json:"xkey,omitempty"`
+}
+
+// JetStreamInfo is what the JetStream layer adds to INFO.
+type JetStreamInfo struct {
+	Enabled  bool
+	Domain   string
+	APILevel int
+}
+
+// SetJetStreamInfo makes INFO advertise JetStream (jetstream, domain,
+// api_lvl) to clients that connect from now on.
+func (s *Server) SetJetStreamInfo(js JetStreamInfo) {
+	s.js.Store(&js)
+	s.rebuildInfo()
+}
+
+// rebuildInfo refreshes the INFO template from the options, the listener
+// and the JetStream and lame-duck state.
+func (s *Server) rebuildInfo() {
+	o := s.getOpts()
+	info := serverInfo{
+		ID:           s.id,
+		Name:         s.Name(),
+		Version:      Version,
+		Proto:        ProtoVersion,
+		GoVersion:    goVersion,
+		Host:         o.Host,
+		Headers:      !o.NoHeaderSupport,
+		AuthRequired: authRequired(o),
+		MaxPayload:   o.MaxPayload,
+		LameDuck:     s.ldm.Load(),
+		XKey:         s.xkey,
+	}
+	if a, ok := s.Addr().(*net.TCPAddr); ok {
+		info.Port = a.Port
+	}
+	if o.ClientAdvertise != "" {
+		adv := o.ClientAdvertise
+		if _, _, err := net.SplitHostPort(adv); err != nil {
+			adv = net.JoinHostPort(adv, strconv.Itoa(info.Port))
+		}
+		info.ConnectURLs = []string{adv}
+	}
+	if js := s.js.Load(); js != nil && js.Enabled {
+		info.JetStream = true
+		info.Domain = js.Domain
+		info.APILevel = js.APILevel
+	}
+	s.infoMu.Lock()
+	s.infoBase = info
+	s.infoMu.Unlock()
+}
+
+// infoFor renders the INFO line for one client.
+func (s *Server) infoFor(c *client) []byte {
+	s.infoMu.Lock()
+	info := s.infoBase
+	s.infoMu.Unlock()
+	info.ClientID = c.cid
+	info.ClientIP = c.host
+	b, err := json.Marshal(&info)
+	if err != nil { // cannot happen for this struct
+		b = []byte("{}")
+	}
+	out := make([]byte, 0, len(b)+8)
+	out = append(out, "INFO "...)
+	out = append(out, b...)
+	// The reference ends INFO with a space before the CRLF.
+	return append(out, " \r\n"...)
+}

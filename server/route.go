@@ -1,0 +1,192 @@
+package server
+
+import (
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/keelhq/keel/server/sublist"
+)
+
+// match returns the subscriptions for subject from the client's own cache,
+// which needs no lock: it is stamped with the sublist generation it was
+// built at and dropped as soon as the account's subscriptions change.
+func (c *client) match(subject []byte) *sublist.Result[*subscription] {
+	sl := c.acc.sl
+	gen := sl.Gen()
+	if gen != c.cacheGen {
+		clear(c.cache)
+		c.cacheGen = gen
+	}
+	if r, ok := c.cache[bstr(subject)]; ok {
+		return r
+	}
+	key := string(subject)
+	r := sl.Match(key)
+	if len(c.cache) >= maxClientCache {
+		clear(c.cache)
+	}
+	c.cache[key] = r
+	return r
+}
+
+// processMsg routes one message published by c to every interested
+// subscription: all plain ones and one member of each queue group.
+// hdrLen is -1 when the message has no header block.
+func (c *client) processMsg(subject, reply []byte, hdrLen int, data []byte) {
+	r := c.match(subject)
+	delivered := false
+	maxPending := c.srv.getOpts().MaxPending
+	for _, sub := range r.Plain {
+		if c.deliver(sub, subject, reply, hdrLen, data, maxPending) {
+			delivered = true
+		}
+	}
+	for _, group := range r.Queues {
+		// Start at a random member so the group shares the load; move on
+		// when the pick cannot take it (closed, or the publisher itself
+		// with echo off).
+		n := len(group)
+		start := 0
+		if n > 1 {
+			start = rand.IntN(n)
+		}
+		for k := range n {
+			if c.deliver(group[(start+k)%n], subject, reply, hdrLen, data, maxPending) {
+				delivered = true
+				break
+			}
+		}
+	}
+	c.srv.stats.InMsgs.Add(1)
+	c.srv.stats.InBytes.Add(int64(len(data)))
+	if !delivered && len(reply) > 0 && c.noResp {
+		c.noResponders(subject, reply)
+	}
+}
+
+// deliver hands the message to one subscription. It returns whether the
+// subscription took it.
+func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, data []byte, maxPending int64) bool {
+	dst := sub.client
+	if dst == c && !c.echo {
+		return false
+	}
+	if sub.closed.Load() {
+		return false
+	}
+	n := sub.nm.Add(1)
+	max := sub.max.Load()
+	if max > 0 && n > max {
+		return false
+	}
+	if max > 0 && n == max {
+		// The last message this subscription takes: it leaves the
+		// sublist now, before anyone else can match it again.
+		defer sub.unsubscribeAfterMax()
+	}
+	if sub.icb != nil {
+		c.deliverInternal(sub, subject, reply, hdrLen, data)
+		return true
+	}
+
+	dst.mu.Lock()
+	if dst.closed {
+		dst.mu.Unlock()
+		return false
+	}
+	b := dst.out.buf
+	payload := data
+	withHdr := hdrLen >= 0 && dst.headers.Load()
+	if hdrLen >= 0 && !withHdr {
+		// Clients that did not ask for headers get the payload alone.
+		payload = data[hdrLen:]
+	}
+	if withHdr {
+		b = append(b, "HMSG "...)
+	} else {
+		b = append(b, "MSG "...)
+	}
+	b = append(b, subject...)
+	b = append(b, ' ')
+	b = append(b, sub.sid...)
+	b = append(b, ' ')
+	if len(reply) > 0 {
+		b = append(b, reply...)
+		b = append(b, ' ')
+	}
+	if withHdr {
+		b = strconv.AppendInt(b, int64(hdrLen), 10)
+		b = append(b, ' ')
+	}
+	b = strconv.AppendInt(b, int64(len(payload)), 10)
+	b = append(b, "\r\n"...)
+	b = append(b, payload...)
+	b = append(b, "\r\n"...)
+	dst.out.buf = b
+	ok := dst.checkPendingLocked(maxPending)
+	dst.mu.Unlock()
+	if !ok {
+		dst.slowConsumer(maxPending)
+		return false
+	}
+	if dst.srv.trace.Load() {
+		dst.traceMsgOut(subject, sub.sid, reply, hdrLen, payload, withHdr)
+	}
+	dst.outMsgs.Add(1)
+	c.srv.stats.OutMsgs.Add(1)
+	c.srv.stats.OutBytes.Add(int64(len(payload)))
+	c.pcd[dst] = struct{}{}
+	return true
+}
+
+func (c *client) traceMsgOut(subject, sid, reply []byte, hdrLen int, payload []byte, withHdr bool) {
+	op, hdr := "MSG", ""
+	if withHdr {
+		op, hdr = "HMSG", strconv.Itoa(hdrLen)+" "
+	}
+	if len(reply) > 0 {
+		c.Tracef("->> [%s %s %s %s %s%d]", op, subject, sid, reply, hdr, len(payload))
+	} else {
+		c.Tracef("->> [%s %s %s %s%d]", op, subject, sid, hdr, len(payload))
+	}
+}
+
+// unsubscribeAfterMax removes a subscription that reached its UNSUB max.
+func (sub *subscription) unsubscribeAfterMax() {
+	if sub.client != nil {
+		sub.client.removeSub(sub)
+		return
+	}
+	sub.closed.Store(true)
+}
+
+// noResponders answers a request nobody received with a 503 status
+// message on the requester's own reply subscription, as the reference
+// does (only for clients that asked for it with headers on).
+func (c *client) noResponders(subject, reply []byte) {
+	r := c.acc.sl.Match(string(reply))
+	var sid []byte
+	for _, sub := range r.Plain {
+		if sub.client == c {
+			sid = sub.sid
+			break
+		}
+	}
+	if sid == nil {
+		return
+	}
+	hdrLen := len("NATS/1.0 503\r\nNats-Subject: \r\n\r\n") + len(subject)
+	b := make([]byte, 0, 64+len(reply)+len(subject)*2)
+	b = append(b, "HMSG "...)
+	b = append(b, reply...)
+	b = append(b, ' ')
+	b = append(b, sid...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(hdrLen), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(hdrLen), 10)
+	b = append(b, "\r\nNATS/1.0 503\r\nNats-Subject: "...)
+	b = append(b, subject...)
+	b = append(b, "\r\n\r\n\r\n"...)
+	c.queueProto(b)
+}

@@ -1,0 +1,346 @@
+// Package server is Keel's running NATS server: the client listener,
+// connection lifecycle, CONNECT/auth, subject routing through per-account
+// sublists, outbound buffering and flushing, limits, lame-duck mode,
+// configuration reload, and the internal publish/subscribe API that the
+// JetStream layer is built on.
+//
+// Tests and embedders start it in-process with New, Start and Shutdown;
+// cmd/keel wires it to flags, the config file and signals.
+package server
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nkeys"
+
+	"github.com/keelhq/keel/server/logger"
+	"github.com/keelhq/keel/server/opts"
+)
+
+// Version is the nats-server version Keel speaks and reports in INFO.
+// Clients (nats.go, the nats CLI) gate features on it, so it names the
+// reference release whose protocol and JetStream API Keel implements
+// rather than Keel's own release number.
+const Version = "2.15.3"
+
+// ProtoVersion is the client protocol level (1: supports INFO updates,
+// headers, no-responders).
+const ProtoVersion = 1
+
+// Server is one NATS server.
+type Server struct {
+	mu       sync.Mutex
+	opts     atomic.Pointer[opts.Options]
+	log      atomic.Pointer[logBox]
+	debug    atomic.Bool
+	trace    atomic.Bool
+	id       string // server public nkey
+	xkey     string // curve public key, advertised like the reference
+	listener net.Listener
+	addr     net.Addr
+	clients  map[uint64]*client
+	accounts map[string]*Account
+	gacc     *Account
+	cids     atomic.Uint64
+	started  bool
+	stopping bool
+	ldm      atomic.Bool
+	start    time.Time
+
+	quit       chan struct{} // closed when shutdown begins
+	done       chan struct{} // closed when shutdown is complete
+	acceptDone chan struct{}
+	conns      sync.WaitGroup // client goroutines
+
+	js       atomic.Pointer[JetStreamInfo]
+	infoMu   sync.Mutex
+	infoBase serverInfo // template for INFO, without per-client fields
+	pubs     sync.Pool  // *client publishers for Server.Publish
+
+	stats Stats
+}
+
+// Stats counts the server's traffic. Fields are updated atomically.
+type Stats struct {
+	InMsgs        atomic.Int64
+	OutMsgs       atomic.Int64
+	InBytes       atomic.Int64
+	OutBytes      atomic.Int64
+	SlowConsumers atomic.Int64
+	TotalConns    atomic.Int64
+}
+
+type logBox struct{ l logger.Logger }
+
+// New validates o and prepares a server; Start makes it listen. o is
+// copied: later changes to it have no effect (use Reload).
+func New(o *opts.Options) (*Server, error) {
+	if o == nil {
+		o = opts.Default()
+	}
+	cp := *o
+	fillDefaults(&cp)
+	if err := validate(&cp); err != nil {
+		return nil, err
+	}
+	kp, err := nkeys.CreateServer()
+	if err != nil {
+		return nil, fmt.Errorf("server: create server identity: %w", err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("server: server identity: %w", err)
+	}
+	s := &Server{
+		id:         pub,
+		clients:    make(map[uint64]*client),
+		accounts:   make(map[string]*Account),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+		acceptDone: make(chan struct{}),
+	}
+	if xk, err := nkeys.CreateCurveKeys(); err == nil {
+		s.xkey, _ = xk.PublicKey()
+	}
+	s.gacc = newAccount(GlobalAccountName)
+	s.accounts[GlobalAccountName] = s.gacc
+	s.opts.Store(&cp)
+	s.debug.Store(cp.Debug)
+	s.trace.Store(cp.Trace)
+	s.log.Store(&logBox{logger.Discard{}})
+	s.pubs.New = func() any { return s.newInternalClient() }
+	return s, nil
+}
+
+// fillDefaults replaces zero values that would otherwise mean "no limit"
+// by accident with the reference's defaults. Negative values keep their
+// meaning where the reference gives them one.
+func fillDefaults(o *opts.Options) {
+	if o.Host == "" {
+		o.Host = opts.DefaultHost
+	}
+	if o.MaxPayload == 0 {
+		o.MaxPayload = opts.DefaultMaxPayload
+	}
+	if o.MaxControlLine == 0 {
+		o.MaxControlLine = opts.DefaultMaxControlLine
+	}
+	if o.MaxPending == 0 {
+		o.MaxPending = opts.DefaultMaxPending
+	}
+	if o.MaxConn == 0 {
+		o.MaxConn = opts.DefaultMaxConnections
+	}
+	if o.WriteDeadline == 0 {
+		o.WriteDeadline = opts.DefaultWriteDeadline
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = opts.DefaultPingInterval
+	}
+	if o.MaxPingsOut == 0 {
+		o.MaxPingsOut = opts.DefaultPingMaxOut
+	}
+	if o.AuthTimeout == 0 {
+		o.AuthTimeout = opts.DefaultAuthTimeout
+	}
+	if o.LameDuckDuration == 0 {
+		o.LameDuckDuration = opts.DefaultLameDuckDuration
+	}
+	if o.LameDuckGrace == 0 {
+		o.LameDuckGrace = opts.DefaultLameDuckGrace
+	}
+}
+
+func validate(o *opts.Options) error {
+	if o.MaxPayload < 0 {
+		return fmt.Errorf("server: max_payload %d: must be positive", o.MaxPayload)
+	}
+	if o.MaxPending > 0 && int64(o.MaxPayload) > o.MaxPending {
+		return fmt.Errorf("server: max_payload (%d) cannot be higher than max_pending (%d)", o.MaxPayload, o.MaxPending)
+	}
+	if o.Username != "" && o.Authorization != "" {
+		return fmt.Errorf("server: cannot have a user and a token (authorization) at the same time")
+	}
+	if o.Port < -1 || o.Port > 65535 {
+		return fmt.Errorf("server: port %d out of range", o.Port)
+	}
+	return nil
+}
+
+// SetLogger sets the logger; debug and trace output is still governed by
+// the options (Debug, Trace).
+func (s *Server) SetLogger(l logger.Logger) {
+	if l == nil {
+		l = logger.Discard{}
+	}
+	s.log.Store(&logBox{l})
+}
+
+func (s *Server) logger() logger.Logger { return s.log.Load().l }
+
+// Noticef, Warnf, Errorf, Debugf and Tracef log through the server's
+// logger; other server layers (JetStream, monitoring) use them too.
+func (s *Server) Noticef(f string, a ...any) { s.logger().Noticef(f, a...) }
+
+// Warnf logs a warning.
+func (s *Server) Warnf(f string, a ...any) { s.logger().Warnf(f, a...) }
+
+// Errorf logs an error.
+func (s *Server) Errorf(f string, a ...any) { s.logger().Errorf(f, a...) }
+
+// Debugf logs when debug is on.
+func (s *Server) Debugf(f string, a ...any) {
+	if s.debug.Load() {
+		s.logger().Debugf(f, a...)
+	}
+}
+
+// Tracef logs when trace is on.
+func (s *Server) Tracef(f string, a ...any) {
+	if s.trace.Load() {
+		s.logger().Tracef(f, a...)
+	}
+}
+
+// Options returns the options in force. Callers must not modify them.
+func (s *Server) Options() *opts.Options { return s.opts.Load() }
+
+func (s *Server) getOpts() *opts.Options { return s.opts.Load() }
+
+// ID is the server's public nkey (its server_id).
+func (s *Server) ID() string { return s.id }
+
+// Name is server_name, the ID when none is configured.
+func (s *Server) Name() string {
+	if n := s.getOpts().ServerName; n != "" {
+		return n
+	}
+	return s.id
+}
+
+// Start listens for clients and returns once the listener is open.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return ErrServerStarted
+	}
+	s.started = true
+	s.mu.Unlock()
+
+	o := s.getOpts()
+	s.start = time.Now()
+	s.Noticef("Starting nats-server compatible Keel")
+	s.Noticef("  Version:  %s", Version)
+	s.Noticef("  Git:      [not set]")
+	s.Noticef("  Name:     %s", s.Name())
+	s.Noticef("  ID:       %s", s.id)
+	for _, w := range o.Warnings {
+		s.Warnf("%s", w)
+	}
+	port := o.Port
+	if port == -1 {
+		port = 0
+	}
+	hp := net.JoinHostPort(o.Host, strconv.Itoa(port))
+	l, err := net.Listen("tcp", hp)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", hp, err)
+	}
+	s.mu.Lock()
+	s.listener = l
+	s.addr = l.Addr()
+	s.mu.Unlock()
+	s.rebuildInfo()
+	s.Noticef("Listening for client connections on %s", l.Addr())
+	s.Noticef("Server is ready")
+	go s.acceptLoop(l)
+	return nil
+}
+
+// Addr is the address clients connect to (nil before Start).
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// ClientURL is a nats:// URL for the listener, usable by clients on this
+// machine (an unspecified listen address becomes 127.0.0.1).
+func (s *Server) ClientURL() string {
+	a, ok := s.Addr().(*net.TCPAddr)
+	if !ok {
+		return ""
+	}
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "nats://" + net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// NumClients is the number of open client connections.
+func (s *Server) NumClients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clients)
+}
+
+// NumSlowConsumers is how many connections were cut off as slow consumers.
+func (s *Server) NumSlowConsumers() int64 { return s.stats.SlowConsumers.Load() }
+
+// Stats exposes the traffic counters.
+func (s *Server) Stats() *Stats { return &s.stats }
+
+// StartTime is when Start was called.
+func (s *Server) StartTime() time.Time { return s.start }
+
+// Running reports whether the server is started and not shut down.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started && !s.stopping
+}
+
+// Shutdown stops accepting, flushes what every client has pending, closes
+// them and returns when all connection goroutines have ended. It is safe
+// to call more than once.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		<-s.done
+		return
+	}
+	s.stopping = true
+	l := s.listener
+	clients := make([]*client, 0, len(s.clients))
+	for _, c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+
+	close(s.quit)
+	if l != nil {
+		l.Close()
+		<-s.acceptDone
+	}
+	for _, c := range clients {
+		c.closeConnection(ServerShutdown, true)
+	}
+	s.conns.Wait()
+	s.Noticef("Server Exiting..")
+	close(s.done)
+}
+
+// WaitForShutdown blocks until Shutdown has completed.
+func (s *Server) WaitForShutdown() { <-s.done }
+
+// goVersion is reported in INFO as "go".
+var goVersion = runtime.Version()
