@@ -1,0 +1,493 @@
+package blockstore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// backend is where a store keeps its messages. The core (this file, limits.go
+// and query.go) owns every decision — sequences, limits, per-subject state,
+// expiry — so the memory and file stores behave identically; a backend only
+// stores, finds and forgets messages.
+type backend interface {
+	// store appends a message whose seq is above every stored one.
+	store(seq uint64, ts, ttl int64, subj string, hdr, data []byte)
+	// load fills sm with the live message seq, or fails with ErrNotFound
+	// (never stored, or below the first sequence) or ErrDeleted.
+	load(seq uint64, sm *StoreMsg) (*StoreMsg, error)
+	// remove forgets the live message seq, one at a time; erase also
+	// overwrites its bytes.
+	remove(seq uint64, erase bool)
+	// dropRange forgets every message in [from, to] at once (purge,
+	// compact, truncate); the core has already accounted for them.
+	dropRange(from, to uint64)
+	// nextLive is the first live sequence in [seq, last], 0 when none.
+	nextLive(seq, last uint64) uint64
+	// prevLive is the last live sequence in [first, seq], 0 when none.
+	prevLive(seq, first uint64) uint64
+	// liveBetween counts live messages in [from, to].
+	liveBetween(from, to uint64) uint64
+	// skipFor returns the smallest sequence >= seq at which a message on
+	// the literal subject may be stored (seq itself when unknown), so scans
+	// can jump over blocks that cannot hold it.
+	skipFor(seq uint64, subj string) uint64
+}
+
+// core is the deterministic state machine shared by both stores. It is not
+// safe for concurrent use: the stream wrapping it holds a lock.
+type core struct {
+	cfg      Config
+	applied  uint64
+	first    uint64 // first live sequence; last+1 when empty
+	last     uint64
+	lastTs   int64
+	msgs     uint64
+	bytes    uint64
+	subjs    *subjectIndex
+	ttls     ttlHeap
+	aux      map[string][]byte
+	onRemove RemoveFunc
+	be       backend
+	sizeOf   func(subj, hdr, data int) uint64
+	scratch  StoreMsg // internal loads
+	// restoreEnd holds a snapshot's stream-level values until its messages
+	// are in (see finishRestore).
+	restoreEnd snapMeta
+}
+
+func newCore(cfg Config, be backend) *core {
+	c := &core{cfg: cfg, subjs: newSubjectIndex(), aux: make(map[string][]byte), be: be}
+	c.sizeOf = fileMsgSize
+	if cfg.Storage == MemoryStorage {
+		c.sizeOf = memMsgSize
+	}
+	fs := cfg.FirstSeq
+	if fs == 0 {
+		fs = 1
+	}
+	c.first, c.last = fs, fs-1
+	return c
+}
+
+// The byte accounting the reference reports for its stores, so stream info
+// shows the same numbers as nats-server for the same messages.
+func fileMsgSize(subj, hdr, data int) uint64 {
+	if hdr == 0 {
+		return uint64(22 + subj + data + 8)
+	}
+	return uint64(22 + subj + 4 + hdr + data + 8)
+}
+
+func memMsgSize(subj, hdr, data int) uint64 { return uint64(subj + hdr + data + 16) }
+
+// check validates cmd against the current state without changing anything.
+func (c *core) check(cmd *Command) error {
+	if cmd.Index != 0 && cmd.Index <= c.applied {
+		return fmt.Errorf("blockstore: command index %d not above last applied %d: %w", cmd.Index, c.applied, ErrSequence)
+	}
+	switch cmd.Op {
+	case OpStore:
+		return c.checkStore(cmd)
+	case OpRemove, OpErase:
+		if cmd.Seq < c.first || cmd.Seq > c.last {
+			return ErrNotFound
+		}
+		if c.be.nextLive(cmd.Seq, cmd.Seq) != cmd.Seq {
+			return ErrDeleted
+		}
+	case OpSkip:
+		if cmd.Seq != 0 && cmd.Seq <= c.last {
+			return fmt.Errorf("blockstore: skip to %d, last is %d: %w", cmd.Seq, c.last, ErrSequence)
+		}
+	case OpConfig:
+		if cmd.Config == nil {
+			return errors.New("blockstore: config command without a config")
+		}
+		if cmd.Config.Storage != c.cfg.Storage {
+			return errors.New("blockstore: storage type cannot change")
+		}
+	case OpSetAux:
+		if cmd.Key == "" {
+			return errors.New("blockstore: aux record without a key")
+		}
+		if len(cmd.Key) > maxAuxKey {
+			return fmt.Errorf("blockstore: aux key of %d bytes exceeds %d", len(cmd.Key), maxAuxKey)
+		}
+	case OpPurge, OpCompact, OpTruncate, OpExpire:
+	default:
+		return fmt.Errorf("blockstore: unknown command op %d", cmd.Op)
+	}
+	return nil
+}
+
+const (
+	maxAuxKey     = 1 << 10
+	maxSubjectLen = 1<<16 - 1
+)
+
+func (c *core) checkStore(cmd *Command) error {
+	if cmd.Seq != 0 && cmd.Seq != c.last+1 {
+		return fmt.Errorf("blockstore: store at %d, expected %d: %w", cmd.Seq, c.last+1, ErrSequence)
+	}
+	if cmd.Subject == "" || len(cmd.Subject) > maxSubjectLen {
+		return fmt.Errorf("blockstore: store needs a subject of 1 to %d bytes", maxSubjectLen)
+	}
+	if len(cmd.Data) > maxPayload || len(cmd.Header) > maxPayload {
+		return ErrMaxMsgSize
+	}
+	if c.cfg.MaxMsgSize > 0 && len(cmd.Header)+len(cmd.Data) > int(c.cfg.MaxMsgSize) {
+		return ErrMaxMsgSize
+	}
+	if c.cfg.Discard != DiscardNew {
+		return nil
+	}
+	ss := c.subjs.get(cmd.Subject)
+	atSubjLimit := ss != nil && c.cfg.MaxMsgsPerSubject > 0 && ss.msgs >= uint64(c.cfg.MaxMsgsPerSubject)
+	if atSubjLimit && c.cfg.DiscardNewPerSubject {
+		return ErrMaxMsgsPerSubj
+	}
+	// At a subject's limit the new message replaces that subject's oldest,
+	// so the stream-wide counts do not grow.
+	if c.cfg.MaxMsgs > 0 && c.msgs >= uint64(c.cfg.MaxMsgs) && !atSubjLimit {
+		return ErrMaxMsgs
+	}
+	size := c.sizeOf(len(cmd.Subject), len(cmd.Header), len(cmd.Data))
+	if c.cfg.MaxBytes > 0 && c.bytes+size > uint64(c.cfg.MaxBytes) {
+		if !atSubjLimit {
+			return ErrMaxBytes
+		}
+		old, err := c.be.load(c.subjFirst(cmd.Subject, ss), &c.scratch)
+		if err != nil || c.sizeOf(len(old.Subject), len(old.Header), len(old.Data)) < size {
+			return ErrMaxBytes
+		}
+	}
+	return nil
+}
+
+// maxPayload bounds one header or payload so a record length always fits
+// the on-disk framing.
+const maxPayload = 1 << 30
+
+// apply executes a checked command.
+func (c *core) apply(cmd *Command) Result {
+	if cmd.Index != 0 {
+		c.applied = cmd.Index
+	} else {
+		c.applied++
+	}
+	var r Result
+	switch cmd.Op {
+	case OpStore:
+		r = c.storeMsg(cmd)
+	case OpRemove, OpErase:
+		if c.removeMsg(cmd.Seq, cmd.Op == OpErase) {
+			r.Removed = 1
+		}
+		r.Seq = cmd.Seq
+	case OpPurge:
+		r.Removed = c.purge(cmd.Subject, cmd.Seq, cmd.Keep)
+		r.Seq = c.first
+	case OpCompact:
+		r.Removed = c.compact(cmd.Seq)
+		r.Seq = c.first
+	case OpTruncate:
+		r.Removed = c.truncate(cmd.Seq)
+		r.Seq = c.last
+	case OpExpire:
+		r.Removed = c.expire(cmd.Time)
+		r.Seq = c.first
+	case OpSkip:
+		c.skip(cmd.Seq)
+		r.Seq = c.last
+	case OpConfig:
+		r.Removed = c.setConfig(*cmd.Config)
+	case OpSetAux:
+		if len(cmd.Data) == 0 {
+			delete(c.aux, cmd.Key)
+		} else {
+			c.aux[cmd.Key] = append([]byte(nil), cmd.Data...)
+		}
+	}
+	return r
+}
+
+func (c *core) storeMsg(cmd *Command) Result {
+	seq := c.last + 1
+	ts := cmd.Time
+	ss := c.subjs.add(cmd.Subject)
+	c.be.store(seq, ts, cmd.TTL, ss.subj, cmd.Header, cmd.Data)
+	if c.msgs == 0 {
+		c.first = seq
+	}
+	c.last, c.lastTs = seq, ts
+	c.msgs++
+	c.bytes += c.sizeOf(len(cmd.Subject), len(cmd.Header), len(cmd.Data))
+	if ss.msgs == 0 {
+		ss.first = seq
+	}
+	ss.msgs++
+	ss.last, ss.lastStale = seq, false
+	if c.cfg.AllowMsgTTL && cmd.TTL > 0 {
+		c.ttls.push(ts+cmd.TTL, seq)
+	}
+	r := Result{Seq: seq, Time: ts}
+	r.Removed = c.enforceLimits(cmd.Subject)
+	return r
+}
+
+// removeMsg removes the live message seq, keeping every count and the
+// subject index exact. It reports false when seq is not live.
+func (c *core) removeMsg(seq uint64, erase bool) bool {
+	sm, err := c.be.load(seq, &c.scratch)
+	if err != nil {
+		return false
+	}
+	c.unaccount(sm)
+	c.be.remove(seq, erase)
+	if c.msgs == 0 {
+		c.first = c.last + 1
+	} else if seq == c.first {
+		c.first = c.be.nextLive(seq+1, c.last)
+	}
+	if c.onRemove != nil {
+		c.onRemove(seq, sm.Subject)
+	}
+	return true
+}
+
+// unaccount takes a message out of the counts and the subject index before
+// the backend forgets it.
+func (c *core) unaccount(sm *StoreMsg) {
+	c.msgs--
+	c.bytes -= c.sizeOf(len(sm.Subject), len(sm.Header), len(sm.Data))
+	ss := c.subjs.get(sm.Subject)
+	if ss == nil {
+		return
+	}
+	ss.msgs--
+	switch {
+	case ss.msgs == 0:
+		c.subjs.del(sm.Subject)
+	case ss.msgs == 1:
+		// The survivor is whichever end was not removed; once the other
+		// end is exact, both are.
+		if sm.Seq == ss.first && !ss.lastStale {
+			ss.first, ss.firstStale = ss.last, false
+		} else if sm.Seq == ss.last && !ss.firstStale {
+			ss.last, ss.lastStale = ss.first, false
+		} else {
+			c.markEnds(ss, sm.Seq)
+		}
+	default:
+		c.markEnds(ss, sm.Seq)
+	}
+}
+
+func (c *core) markEnds(ss *subjState, seq uint64) {
+	if seq <= ss.first {
+		ss.first, ss.firstStale = seq+1, true
+	}
+	if seq >= ss.last {
+		ss.last, ss.lastStale = seq-1, true
+	}
+}
+
+func (c *core) skip(seq uint64) {
+	if seq == 0 {
+		seq = c.last + 1
+	}
+	c.last = seq
+	if c.msgs == 0 {
+		c.first = seq + 1
+	}
+}
+
+// purge removes messages matching subject (all when empty) below seq
+// (exclusive, 0: no bound), keeping the newest keep of them.
+func (c *core) purge(subject string, seq, keep uint64) uint64 {
+	if seq == 1 {
+		return 0
+	}
+	if isAll(subject) {
+		if keep == 0 && seq == 0 {
+			return c.purgeAll(c.last + 1)
+		}
+		if keep == 0 {
+			return c.compact(seq)
+		}
+	}
+	fs := c.filtered(1, subject)
+	if fs.Msgs == 0 {
+		return 0
+	}
+	var quota uint64
+	if keep > 0 {
+		if keep >= fs.Msgs {
+			return 0
+		}
+		quota = fs.Msgs - keep
+	}
+	last := fs.Last
+	if seq > 0 && seq <= last {
+		last = seq - 1
+	}
+	var purged uint64
+	lit := isLiteral(subject) && !isAll(subject)
+	for s := fs.First; s != 0 && s <= last; {
+		if lit {
+			s = c.be.skipFor(s, subject)
+			if s > last {
+				break
+			}
+		}
+		s = c.be.nextLive(s, last)
+		if s == 0 {
+			break
+		}
+		sm, err := c.be.load(s, &c.scratch)
+		if err == nil && subjectMatches(sm.Subject, subject) {
+			c.removeMsg(s, false)
+			purged++
+			if quota > 0 && purged >= quota {
+				break
+			}
+		}
+		s++
+	}
+	return purged
+}
+
+// purgeAll empties the stream; the next message gets sequence next.
+func (c *core) purgeAll(next uint64) uint64 {
+	n := c.msgs
+	if n > 0 {
+		c.be.dropRange(c.first, c.last)
+	}
+	c.msgs, c.bytes = 0, 0
+	c.subjs.reset()
+	c.ttls.reset()
+	if next > c.last+1 {
+		c.last = next - 1
+	}
+	c.first = c.last + 1
+	if n > 0 && c.onRemove != nil {
+		c.onRemove(0, "")
+	}
+	return n
+}
+
+// compact removes everything below seq.
+func (c *core) compact(seq uint64) uint64 {
+	if seq == 0 {
+		return c.purgeAll(c.last + 1)
+	}
+	if seq <= c.first {
+		return 0
+	}
+	if seq > c.last {
+		return c.purgeAll(seq)
+	}
+	return c.dropWalk(c.first, seq-1, true)
+}
+
+// truncate removes everything above seq; seq 0 resets the stream to empty
+// with no sequence used.
+func (c *core) truncate(seq uint64) uint64 {
+	if seq >= c.last {
+		return 0
+	}
+	var n uint64
+	if c.msgs > 0 && seq < c.last {
+		from := seq + 1
+		if from < c.first {
+			from = c.first
+		}
+		n = c.dropWalk(from, c.last, false)
+	}
+	if lt, err := c.be.load(seq, &c.scratch); err == nil {
+		c.lastTs = lt.Time
+	}
+	c.last = seq
+	if seq == 0 {
+		c.lastTs = 0
+	}
+	if c.msgs == 0 {
+		c.first = c.last + 1
+	}
+	return n
+}
+
+// dropWalk removes every live message in [from, to] with one backend range
+// drop, visiting each to keep the subject index exact.
+func (c *core) dropWalk(from, to uint64, front bool) uint64 {
+	var n uint64
+	for s := c.be.nextLive(from, to); s != 0; s = c.be.nextLive(s+1, to) {
+		sm, err := c.be.load(s, &c.scratch)
+		if err != nil {
+			continue
+		}
+		c.unaccount(sm)
+		n++
+		if c.onRemove != nil {
+			c.onRemove(s, sm.Subject)
+		}
+		if s == to {
+			break
+		}
+	}
+	c.be.dropRange(from, to)
+	if c.msgs == 0 {
+		c.first = c.last + 1
+	} else if front {
+		c.first = c.be.nextLive(to+1, c.last)
+	}
+	return n
+}
+
+// firstTime is the timestamp of the first live message (0 when empty).
+func (c *core) firstTime(sm *StoreMsg) int64 {
+	if c.msgs == 0 {
+		return 0
+	}
+	m, err := c.be.load(c.first, sm)
+	if err != nil {
+		return 0
+	}
+	return m.Time
+}
+
+func (c *core) state(withDeleted bool) State {
+	var sm StoreMsg
+	st := State{
+		Msgs:        c.msgs,
+		Bytes:       c.bytes,
+		FirstSeq:    c.first,
+		LastSeq:     c.last,
+		NumSubjects: c.subjs.len(),
+		LastApplied: c.applied,
+	}
+	if ft := c.firstTime(&sm); ft != 0 {
+		st.FirstTime = time.Unix(0, ft).UTC()
+	}
+	if c.lastTs != 0 {
+		st.LastTime = time.Unix(0, c.lastTs).UTC()
+	}
+	if c.msgs > 0 {
+		st.NumDeleted = int(c.last - c.first + 1 - c.msgs)
+	}
+	if withDeleted && st.NumDeleted > 0 {
+		st.Deleted = make([]uint64, 0, st.NumDeleted)
+		for s := c.first; s <= c.last; {
+			n := c.be.nextLive(s, c.last)
+			if n == 0 {
+				n = c.last + 1
+			}
+			for ; s < n; s++ {
+				st.Deleted = append(st.Deleted, s)
+			}
+			s = n + 1
+		}
+	}
+	return st
+}

@@ -1,0 +1,307 @@
+package blockstore
+
+import "time"
+
+// enforceLimits applies the retention limits after a store to subj and
+// returns how many messages they removed. With DiscardNew the stream-wide
+// limits were checked before the store (check), so only the per-subject
+// limit, which always replaces the subject's oldest, removes anything.
+func (c *core) enforceLimits(subj string) uint64 {
+	var n uint64
+	if c.cfg.MaxMsgsPerSubject > 0 && subj != "" {
+		n += c.enforceSubjectLimit(subj)
+	}
+	if c.cfg.Discard == DiscardOld {
+		n += c.enforceStreamLimits()
+	}
+	return n
+}
+
+func (c *core) enforceSubjectLimit(subj string) uint64 {
+	var n uint64
+	max := uint64(c.cfg.MaxMsgsPerSubject)
+	for {
+		ss := c.subjs.get(subj)
+		if ss == nil || ss.msgs <= max {
+			return n
+		}
+		if !c.removeMsg(c.subjFirst(subj, ss), false) {
+			return n // inconsistent index; never loop forever
+		}
+		n++
+	}
+}
+
+func (c *core) enforceStreamLimits() uint64 {
+	var n uint64
+	for c.msgs > 0 &&
+		((c.cfg.MaxMsgs > 0 && c.msgs > uint64(c.cfg.MaxMsgs)) ||
+			(c.cfg.MaxBytes > 0 && c.bytes > uint64(c.cfg.MaxBytes))) {
+		if !c.removeMsg(c.first, false) {
+			return n
+		}
+		n++
+	}
+	return n
+}
+
+// subjFirst returns the exact first sequence of subj, refreshing a stale
+// value in the index (write paths only: it mutates ss).
+func (c *core) subjFirst(subj string, ss *subjState) uint64 {
+	if ss.firstStale {
+		ss.first, ss.firstStale = c.scanFirst(subj, ss.first, c.last), false
+	}
+	return ss.first
+}
+
+// scanFirst finds the first live message on the literal subj in [from, to].
+func (c *core) scanFirst(subj string, from, to uint64) uint64 {
+	var sm StoreMsg
+	for s := from; s <= to && s != 0; s++ {
+		s = c.be.skipFor(s, subj)
+		if s > to {
+			break
+		}
+		s = c.be.nextLive(s, to)
+		if s == 0 {
+			break
+		}
+		if m, err := c.be.load(s, &sm); err == nil && m.Subject == subj {
+			return s
+		}
+	}
+	return 0
+}
+
+// scanLast finds the last live message on the literal subj in [from, to].
+func (c *core) scanLast(subj string, from, to uint64) uint64 {
+	var sm StoreMsg
+	for s := to; s >= from && s != 0; s-- {
+		s = c.be.prevLive(s, from)
+		if s == 0 {
+			break
+		}
+		if m, err := c.be.load(s, &sm); err == nil && m.Subject == subj {
+			return s
+		}
+	}
+	return 0
+}
+
+// exactFirst and exactLast read a subject's bounds without changing the
+// index, for read paths running under a shared lock.
+func (c *core) exactFirst(subj string, ss *subjState) uint64 {
+	if !ss.firstStale {
+		return ss.first
+	}
+	return c.scanFirst(subj, ss.first, c.last)
+}
+
+func (c *core) exactLast(subj string, ss *subjState) uint64 {
+	if !ss.lastStale {
+		return ss.last
+	}
+	from := c.first
+	if !ss.firstStale {
+		from = ss.first
+	}
+	return c.scanLast(subj, from, ss.last)
+}
+
+// expire removes what MaxAge and per-message TTLs have expired at now.
+func (c *core) expire(now int64) uint64 {
+	var n uint64
+	if c.cfg.MaxAge > 0 {
+		cutoff := now - int64(c.cfg.MaxAge)
+		var sm StoreMsg
+		for s := c.first; c.msgs > 0 && s != 0 && s <= c.last; {
+			m, err := c.be.load(s, &sm)
+			if err != nil || m.Time > cutoff {
+				break
+			}
+			if m.TTL < 0 { // never expires
+				s = c.be.nextLive(s+1, c.last)
+				continue
+			}
+			c.removeMsg(s, false)
+			n++
+			s = c.be.nextLive(s+1, c.last)
+		}
+	}
+	for c.ttls.Len() > 0 && c.ttls.items[0].at <= now {
+		e := c.ttls.pop()
+		m, err := c.be.load(e.seq, &c.scratch)
+		if err != nil || m.TTL <= 0 || m.Time+m.TTL != e.at {
+			continue // removed (or replaced after a truncate) meanwhile
+		}
+		c.removeMsg(e.seq, false)
+		n++
+	}
+	// Drop entries of messages removed otherwise, so NextExpiry points at
+	// a message that is still there.
+	for c.ttls.Len() > 0 {
+		e := c.ttls.items[0]
+		if m, err := c.be.load(e.seq, &c.scratch); err == nil && m.TTL > 0 && m.Time+m.TTL == e.at {
+			break
+		}
+		c.ttls.pop()
+	}
+	c.pruneTTLs()
+	return n
+}
+
+// nextExpiry is when OpExpire next has work: the oldest message reaching
+// MaxAge or the earliest TTL.
+func (c *core) nextExpiry() time.Time {
+	var at int64
+	if c.cfg.MaxAge > 0 && c.msgs > 0 {
+		var sm StoreMsg
+		// Messages that never expire are skipped; look a bounded distance.
+		s := c.first
+		for i := 0; i < 64 && s != 0; i++ {
+			m, err := c.be.load(s, &sm)
+			if err != nil {
+				break
+			}
+			if m.TTL >= 0 {
+				at = m.Time + int64(c.cfg.MaxAge)
+				break
+			}
+			s = c.be.nextLive(s+1, c.last)
+		}
+	}
+	if c.ttls.Len() > 0 {
+		if t := c.ttls.items[0].at; at == 0 || t < at {
+			at = t
+		}
+	}
+	if at == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, at).UTC()
+}
+
+// setConfig replaces the configuration and applies the new limits at once.
+func (c *core) setConfig(cfg Config) uint64 {
+	old := c.cfg
+	cfg.Name, cfg.Storage = old.Name, old.Storage
+	c.cfg = cfg
+	if cfg.AllowMsgTTL && !old.AllowMsgTTL {
+		c.indexTTLs()
+	} else if !cfg.AllowMsgTTL {
+		c.ttls.reset()
+	}
+	var n uint64
+	if cfg.MaxMsgsPerSubject > 0 && (old.MaxMsgsPerSubject <= 0 || cfg.MaxMsgsPerSubject < old.MaxMsgsPerSubject) {
+		var over []string
+		c.subjs.match(">", func(s string, ss *subjState) bool {
+			if ss.msgs > uint64(cfg.MaxMsgsPerSubject) {
+				over = append(over, s)
+			}
+			return true
+		})
+		sortStrings(over) // deterministic removal order
+		for _, s := range over {
+			n += c.enforceSubjectLimit(s)
+		}
+	}
+	// A config change applies the stream limits whatever the discard
+	// policy: discard new only refuses new messages.
+	n += c.enforceStreamLimits()
+	return n
+}
+
+// indexTTLs builds the TTL index from the stored messages.
+func (c *core) indexTTLs() {
+	c.ttls.reset()
+	var sm StoreMsg
+	for s := c.be.nextLive(c.first, c.last); s != 0; s = c.be.nextLive(s+1, c.last) {
+		if m, err := c.be.load(s, &sm); err == nil && m.TTL > 0 {
+			c.ttls.items = append(c.ttls.items, ttlEntry{at: m.Time + m.TTL, seq: s})
+		}
+		if s == c.last {
+			break
+		}
+	}
+	c.ttls.init()
+}
+
+// pruneTTLs drops entries of removed messages once they dominate the heap,
+// so a stream whose TTL messages are deleted early does not grow it.
+func (c *core) pruneTTLs() {
+	if len(c.ttls.items) < 1024 || uint64(len(c.ttls.items)) < 2*c.msgs {
+		return
+	}
+	kept := c.ttls.items[:0]
+	for _, e := range c.ttls.items {
+		if e.seq >= c.first && c.be.nextLive(e.seq, e.seq) == e.seq {
+			kept = append(kept, e)
+		}
+	}
+	c.ttls.items = kept
+	c.ttls.init()
+}
+
+type ttlEntry struct {
+	at  int64
+	seq uint64
+}
+
+// ttlHeap is a binary min-heap of TTL entries by expiry, then sequence,
+// written out (rather than container/heap) so pushes and pops do not box.
+type ttlHeap struct{ items []ttlEntry }
+
+func (h *ttlHeap) Len() int { return len(h.items) }
+
+func (h *ttlHeap) less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
+}
+
+func (h *ttlHeap) push(at int64, seq uint64) {
+	h.items = append(h.items, ttlEntry{at: at, seq: seq})
+	for i := len(h.items) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h.items[i], h.items[p] = h.items[p], h.items[i]
+		i = p
+	}
+}
+
+func (h *ttlHeap) pop() ttlEntry {
+	top := h.items[0]
+	n := len(h.items) - 1
+	h.items[0] = h.items[n]
+	h.items = h.items[:n]
+	h.down(0)
+	return top
+}
+
+func (h *ttlHeap) down(i int) {
+	n := len(h.items)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h.items[i], h.items[m] = h.items[m], h.items[i]
+		i = m
+	}
+}
+
+func (h *ttlHeap) init() {
+	for i := len(h.items)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h *ttlHeap) reset() { h.items = h.items[:0] }

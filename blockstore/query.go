@@ -1,0 +1,268 @@
+package blockstore
+
+import (
+	"slices"
+	"time"
+)
+
+// The read side of the core. Nothing here changes state, so streams run
+// these under a shared lock.
+
+func sortStrings(s []string) { slices.Sort(s) }
+
+func (c *core) loadMsg(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
+	if seq < c.first || seq > c.last {
+		return nil, ErrNotFound
+	}
+	return c.be.load(seq, sm)
+}
+
+func (c *core) loadNext(filter string, start uint64, sm *StoreMsg) (*StoreMsg, error) {
+	if start < c.first {
+		start = c.first
+	}
+	if c.msgs == 0 || start > c.last {
+		return nil, ErrNotFound
+	}
+	if isAll(filter) {
+		s := c.be.nextLive(start, c.last)
+		if s == 0 {
+			return nil, ErrNotFound
+		}
+		return c.be.load(s, sm)
+	}
+	if isLiteral(filter) {
+		ss := c.subjs.get(filter)
+		if ss == nil || start > ss.last {
+			return nil, ErrNotFound
+		}
+		if !ss.firstStale && start <= ss.first {
+			return c.be.load(ss.first, sm)
+		}
+		if start < ss.first {
+			start = ss.first
+		}
+		if s := c.scanFirst(filter, start, ss.last); s != 0 {
+			return c.be.load(s, sm)
+		}
+		return nil, ErrNotFound
+	}
+	// Wildcard: narrow the scan to the span the matching subjects cover.
+	lo, hi := uint64(0), uint64(0)
+	c.subjs.match(filter, func(_ string, ss *subjState) bool {
+		if lo == 0 || ss.first < lo {
+			lo = ss.first
+		}
+		if ss.last > hi {
+			hi = ss.last
+		}
+		return true
+	})
+	if hi == 0 || start > hi {
+		return nil, ErrNotFound
+	}
+	if start < lo {
+		start = lo
+	}
+	for s := c.be.nextLive(start, hi); s != 0; s = c.be.nextLive(s+1, hi) {
+		m, err := c.be.load(s, sm)
+		if err == nil && subjectMatches(m.Subject, filter) {
+			return m, nil
+		}
+		if s == hi {
+			break
+		}
+	}
+	return nil, ErrNotFound
+}
+
+func (c *core) loadLast(filter string, sm *StoreMsg) (*StoreMsg, error) {
+	if c.msgs == 0 {
+		return nil, ErrNotFound
+	}
+	var s uint64
+	switch {
+	case isAll(filter):
+		s = c.be.prevLive(c.last, c.first)
+	case isLiteral(filter):
+		if ss := c.subjs.get(filter); ss != nil {
+			s = c.exactLast(filter, ss)
+		}
+	default:
+		c.subjs.match(filter, func(subj string, ss *subjState) bool {
+			if ss.last > s {
+				if l := c.exactLast(subj, ss); l > s {
+					s = l
+				}
+			}
+			return true
+		})
+	}
+	if s == 0 {
+		return nil, ErrNotFound
+	}
+	return c.be.load(s, sm)
+}
+
+func (c *core) loadPrev(start uint64, sm *StoreMsg) (*StoreMsg, error) {
+	if start > c.last {
+		start = c.last
+	}
+	if c.msgs == 0 || start < c.first {
+		return nil, ErrNotFound
+	}
+	s := c.be.prevLive(start, c.first)
+	if s == 0 {
+		return nil, ErrNotFound
+	}
+	return c.be.load(s, sm)
+}
+
+// seqForTime is the first sequence stored at or after t (last+1 when none),
+// by binary search: timestamps grow with sequences.
+func (c *core) seqForTime(t time.Time) uint64 {
+	ts := t.UnixNano()
+	if c.msgs == 0 {
+		return c.last + 1
+	}
+	var sm StoreMsg
+	lo, hi := c.first, c.last // answer in [lo, hi+1]
+	ans := c.last + 1
+	for lo <= hi {
+		mid := lo + (hi-lo)/2
+		s := c.be.nextLive(mid, hi)
+		if s == 0 {
+			hi = mid - 1
+			if mid == 0 {
+				break
+			}
+			continue
+		}
+		m, err := c.be.load(s, &sm)
+		if err != nil {
+			return ans
+		}
+		if m.Time >= ts {
+			ans = s
+			if mid == 0 {
+				break
+			}
+			hi = mid - 1
+		} else {
+			lo = s + 1
+		}
+	}
+	return ans
+}
+
+// filtered is the state of messages matching filter at or after start.
+func (c *core) filtered(start uint64, filter string) SimpleState {
+	if start < c.first {
+		start = c.first
+	}
+	var st SimpleState
+	if c.msgs == 0 || start > c.last {
+		return st
+	}
+	if isAll(filter) {
+		st.First = c.be.nextLive(start, c.last)
+		if st.First == 0 {
+			return SimpleState{}
+		}
+		st.Last = c.be.prevLive(c.last, st.First)
+		st.Msgs = c.be.liveBetween(st.First, st.Last)
+		return st
+	}
+	// Subjects wholly at or after start count in full; subjects straddling
+	// start are counted by one scan of the straddled range.
+	var partial map[string]struct{}
+	var scanTo uint64
+	c.subjs.match(filter, func(subj string, ss *subjState) bool {
+		if ss.last < start {
+			return true
+		}
+		last := ss.last
+		if ss.lastStale {
+			if last = c.exactLast(subj, ss); last < start {
+				return true
+			}
+		}
+		if ss.first >= start {
+			st.Msgs += ss.msgs
+			if st.First == 0 || ss.first < st.First {
+				if f := c.exactFirst(subj, ss); st.First == 0 || f < st.First {
+					st.First = f
+				}
+			}
+			if last > st.Last {
+				st.Last = last
+			}
+			return true
+		}
+		if partial == nil {
+			partial = make(map[string]struct{})
+		}
+		partial[subj] = struct{}{}
+		if last > scanTo {
+			scanTo = last
+		}
+		return true
+	})
+	if len(partial) == 0 {
+		return st
+	}
+	var sm StoreMsg
+	for s := c.be.nextLive(start, scanTo); s != 0; s = c.be.nextLive(s+1, scanTo) {
+		m, err := c.be.load(s, &sm)
+		if err == nil {
+			if _, ok := partial[m.Subject]; ok {
+				st.Msgs++
+				if st.First == 0 || s < st.First {
+					st.First = s
+				}
+				if s > st.Last {
+					st.Last = s
+				}
+			}
+		}
+		if s == scanTo {
+			break
+		}
+	}
+	return st
+}
+
+func (c *core) subjectsState(filter string) map[string]SubjectState {
+	out := make(map[string]SubjectState)
+	c.subjs.match(filter, func(subj string, ss *subjState) bool {
+		out[subj] = SubjectState{Msgs: ss.msgs, First: c.exactFirst(subj, ss), Last: c.exactLast(subj, ss)}
+		return true
+	})
+	return out
+}
+
+func (c *core) subjectsTotals(filter string) map[string]uint64 {
+	out := make(map[string]uint64)
+	c.subjs.match(filter, func(subj string, ss *subjState) bool {
+		out[subj] = ss.msgs
+		return true
+	})
+	return out
+}
+
+func (c *core) numPending(start uint64, filter string, lastPerSubject bool) uint64 {
+	if !lastPerSubject {
+		return c.filtered(start, filter).Msgs
+	}
+	if start < c.first {
+		start = c.first
+	}
+	var n uint64
+	c.subjs.match(filter, func(subj string, ss *subjState) bool {
+		if ss.last >= start && (!ss.lastStale || c.exactLast(subj, ss) >= start) {
+			n++
+		}
+		return true
+	})
+	return n
+}

@@ -1,0 +1,279 @@
+package blockstore
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+)
+
+// memMsg is one message of a memory stream. buf holds header then data.
+type memMsg struct {
+	subj    string
+	buf     []byte
+	hlen    int
+	ts, ttl int64
+}
+
+// memBackend keeps messages in a slice ordered by sequence (sequences only
+// grow), with a live bitmap over slice positions. Removed entries are
+// compacted away once they are a third of the slice, so memory follows
+// the live messages and skipped sequence ranges cost nothing.
+type memBackend struct {
+	seqs []uint64
+	msgs []*memMsg
+	live bitmap
+	dead int
+}
+
+// pos is the slice position of seq, or the position where it would be.
+func (b *memBackend) pos(seq uint64) int {
+	return sort.Search(len(b.seqs), func(i int) bool { return b.seqs[i] >= seq })
+}
+
+func (b *memBackend) store(seq uint64, ts, ttl int64, subj string, hdr, data []byte) {
+	m := &memMsg{subj: subj, hlen: len(hdr), ts: ts, ttl: ttl}
+	m.buf = make([]byte, 0, len(hdr)+len(data))
+	m.buf = append(append(m.buf, hdr...), data...)
+	b.live.set(uint64(len(b.seqs)))
+	b.seqs = append(b.seqs, seq)
+	b.msgs = append(b.msgs, m)
+}
+
+func (b *memBackend) load(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
+	i := b.pos(seq)
+	if i == len(b.seqs) || b.seqs[i] != seq || !b.live.has(uint64(i)) {
+		return nil, ErrDeleted
+	}
+	m := b.msgs[i]
+	if sm == nil {
+		sm = new(StoreMsg)
+	}
+	sm.Buf = append(sm.Buf[:0], m.buf...)
+	sm.Subject = m.subj
+	sm.Header = sm.Buf[:m.hlen:m.hlen]
+	if m.hlen == 0 {
+		sm.Header = nil
+	}
+	sm.Data = sm.Buf[m.hlen:]
+	sm.Seq, sm.Time, sm.TTL = seq, m.ts, m.ttl
+	return sm, nil
+}
+
+func (b *memBackend) remove(seq uint64, erase bool) {
+	i := b.pos(seq)
+	if i == len(b.seqs) || b.seqs[i] != seq {
+		return
+	}
+	if erase {
+		clear(b.msgs[i].buf)
+	}
+	b.msgs[i] = nil
+	b.live.clear(uint64(i))
+	b.dead++
+	b.maybeCompact()
+}
+
+func (b *memBackend) dropRange(from, to uint64) {
+	i, j := b.pos(from), b.pos(to+1)
+	for k := i; k < j; k++ {
+		if b.live.has(uint64(k)) {
+			b.live.clear(uint64(k))
+			b.msgs[k] = nil
+			b.dead++
+		}
+	}
+	b.maybeCompact()
+}
+
+func (b *memBackend) maybeCompact() {
+	if b.dead < 64 || b.dead*3 < len(b.seqs) {
+		return
+	}
+	n := len(b.seqs) - b.dead
+	seqs, msgs := make([]uint64, 0, n), make([]*memMsg, 0, n)
+	live := make(bitmap, (n+63)/64)
+	for k := range b.seqs {
+		if b.live.has(uint64(k)) {
+			live.set(uint64(len(seqs)))
+			seqs = append(seqs, b.seqs[k])
+			msgs = append(msgs, b.msgs[k])
+		}
+	}
+	b.seqs, b.msgs, b.live, b.dead = seqs, msgs, live, 0
+}
+
+func (b *memBackend) nextLive(seq, last uint64) uint64 {
+	i := b.live.next(uint64(b.pos(seq)))
+	if i < 0 || b.seqs[i] > last {
+		return 0
+	}
+	return b.seqs[i]
+}
+
+func (b *memBackend) prevLive(seq, first uint64) uint64 {
+	p := b.pos(seq + 1) // first position above seq
+	if p == 0 {
+		return 0
+	}
+	i := b.live.prev(uint64(p - 1))
+	if i < 0 || b.seqs[i] < first {
+		return 0
+	}
+	return b.seqs[i]
+}
+
+func (b *memBackend) liveBetween(from, to uint64) uint64 {
+	i, j := b.pos(from), b.pos(to+1)
+	if j == 0 || i >= j {
+		return 0
+	}
+	return b.live.count(uint64(i), uint64(j-1))
+}
+
+func (b *memBackend) skipFor(seq uint64, _ string) uint64 { return seq }
+
+// memStream is a Stream held entirely in memory. Its tickets are durable
+// at once (always zero).
+type memStream struct {
+	mu     sync.RWMutex
+	c      *core
+	closed bool
+}
+
+// NewMemoryStream returns an empty memory stream.
+func NewMemoryStream(cfg Config) (Stream, error) {
+	if cfg.Name == "" {
+		return nil, fmt.Errorf("blockstore: memory stream needs a name")
+	}
+	cfg.Storage = MemoryStorage
+	return &memStream{c: newCore(cfg, &memBackend{})}, nil
+}
+
+// RestoreMemoryStream builds a memory stream named name from a snapshot
+// written by any stream's Snapshot.
+func RestoreMemoryStream(name string, r io.Reader) (Stream, error) {
+	c := newCore(Config{Name: name, Storage: MemoryStorage}, &memBackend{})
+	if err := readSnapshot(r, &coreSink{c: c}); err != nil {
+		return nil, fmt.Errorf("blockstore: restore %s: %w", name, err)
+	}
+	c.finishRestore()
+	return &memStream{c: c}, nil
+}
+
+func (s *memStream) Apply(cmd *Command) (Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Result{}, ErrClosed
+	}
+	if err := s.c.check(cmd); err != nil {
+		return Result{}, err
+	}
+	return s.c.apply(cmd), nil
+}
+
+func (s *memStream) read() func() {
+	s.mu.RLock()
+	return s.mu.RUnlock
+}
+
+func (s *memStream) LastApplied() uint64 { defer s.read()(); return s.c.applied }
+func (s *memStream) Config() Config      { defer s.read()(); return s.c.cfg }
+
+func (s *memStream) LoadMsg(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
+	defer s.read()()
+	return s.c.loadMsg(seq, sm)
+}
+
+func (s *memStream) LoadNextMsg(filter string, start uint64, sm *StoreMsg) (*StoreMsg, error) {
+	defer s.read()()
+	return s.c.loadNext(filter, start, sm)
+}
+
+func (s *memStream) LoadLastMsg(filter string, sm *StoreMsg) (*StoreMsg, error) {
+	defer s.read()()
+	return s.c.loadLast(filter, sm)
+}
+
+func (s *memStream) LoadPrevMsg(start uint64, sm *StoreMsg) (*StoreMsg, error) {
+	defer s.read()()
+	return s.c.loadPrev(start, sm)
+}
+
+func (s *memStream) SeqForTime(t time.Time) uint64 { defer s.read()(); return s.c.seqForTime(t) }
+func (s *memStream) State() State                  { defer s.read()(); return s.c.state(false) }
+func (s *memStream) StateWithDeleted() State       { defer s.read()(); return s.c.state(true) }
+
+func (s *memStream) FilteredState(start uint64, filter string) SimpleState {
+	defer s.read()()
+	return s.c.filtered(start, filter)
+}
+
+func (s *memStream) SubjectsState(filter string) map[string]SubjectState {
+	defer s.read()()
+	return s.c.subjectsState(filter)
+}
+
+func (s *memStream) SubjectsTotals(filter string) map[string]uint64 {
+	defer s.read()()
+	return s.c.subjectsTotals(filter)
+}
+
+func (s *memStream) NumPending(start uint64, filter string, lastPerSubject bool) uint64 {
+	defer s.read()()
+	return s.c.numPending(start, filter, lastPerSubject)
+}
+
+func (s *memStream) Aux(key string) []byte {
+	defer s.read()()
+	if v, ok := s.c.aux[key]; ok {
+		return append([]byte(nil), v...)
+	}
+	return nil
+}
+
+func (s *memStream) AuxKeys(prefix string) []string {
+	defer s.read()()
+	return auxKeys(s.c.aux, prefix)
+}
+
+func (s *memStream) Snapshot(w io.Writer) error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	// Memory messages are immutable once stored, so a copy of the
+	// references is a consistent image and writes can resume at once.
+	img := s.c.image()
+	s.mu.RUnlock()
+	return writeSnapshot(w, img)
+}
+
+func (s *memStream) OnRemove(fn RemoveFunc) {
+	s.mu.Lock()
+	s.c.onRemove = fn
+	s.mu.Unlock()
+}
+
+func (s *memStream) NextExpiry() time.Time { defer s.read()(); return s.c.nextExpiry() }
+
+func (s *memStream) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+func auxKeys(aux map[string][]byte, prefix string) []string {
+	var keys []string
+	for k := range aux {
+		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
+			keys = append(keys, k)
+		}
+	}
+	sortStrings(keys)
+	return keys
+}
