@@ -85,11 +85,11 @@ func TestSuiteMaxAgeAndTTL(t *testing.T) {
 			t.Fatal("expiry on an empty stream")
 		}
 		t0 := s.now
-		s.put("a", "1")                      // seq 1 at t0+1s, expires by age at t0+11s
-		s.putTTL("b", "2", 3*time.Second)    // seq 2 at t0+2s, expires at t0+5s
-		s.putTTL("c", "3", -1)               // seq 3 never expires
-		s.putTTL("d", "4", 100*time.Second)  // seq 4 at t0+4s: age wins at t0+14s
-		s.putTTL("e", "5", 2*time.Second)    // seq 5 at t0+5s, expires at t0+7s
+		s.put("a", "1")                     // seq 1 at t0+1s, expires by age at t0+11s
+		s.putTTL("b", "2", 3*time.Second)   // seq 2 at t0+2s, expires at t0+5s
+		s.putTTL("c", "3", -1)              // seq 3 never expires
+		s.putTTL("d", "4", 100*time.Second) // seq 4 at t0+4s: age wins at t0+14s
+		s.putTTL("e", "5", 2*time.Second)   // seq 5 at t0+5s, expires at t0+7s
 		at := func(d time.Duration) int64 { return t0 + int64(d) }
 		if got := s.NextExpiry().UnixNano(); got != at(5*time.Second) {
 			t.Fatalf("next expiry %v, want t0+5s", time.Duration(got-t0))
