@@ -1,0 +1,544 @@
+package wal
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keelhq/keel/seal"
+	twal "github.com/tidwall/wal"
+)
+
+// maxFrameBody bounds the body length the decoder accepts, whatever the
+// options: it is above any MaxRecordSize a log may be written with, so a log
+// reopened with a smaller limit still reads its old records.
+const maxFrameBody = 1<<30 + epochSize + tagSize
+
+// Log is a write-ahead log shared by every stream of a store. It is safe for
+// concurrent use.
+type Log struct {
+	dir      string
+	opts     Options
+	log      Logger
+	tw       *twal.Log
+	dirF     *os.File
+	recovery Recovery
+
+	// sealer seals this run's records (nil: plaintext); sealers opens the
+	// records of every epoch still in the log. Both are fixed after Open.
+	sealer  *seal.Sealer
+	epoch   uint32
+	sealers map[uint32]*seal.Sealer
+
+	// Append side.
+	mu      sync.Mutex
+	space   sync.Cond // appenders waiting for MaxPending to drain
+	pend    []byte    // frames appended, not yet handed to the writer
+	closing bool
+	appends uint64
+	payload uint64
+	wake    chan struct{} // pend became non-empty, or closing
+
+	// Writer side: the writer goroutine, and TruncateFront, hold wmu while
+	// they touch tidwall's tail and the mirror of its segment layout.
+	wmu      sync.Mutex
+	spare    []byte
+	batch    twal.Batch
+	starts   []uint64 // first index of each segment file
+	tailSize int64    // bytes in the tail segment, as tidwall counts them
+
+	// readMu serialises tidwall reads: loading an older segment into its
+	// cache mutates shared state under a read lock.
+	readMu sync.Mutex
+
+	// Sync side, under smu. written is the last index handed to the
+	// operating system, synced the last one an fdatasync has covered.
+	smu      sync.Mutex
+	scond    sync.Cond
+	written  uint64
+	synced   uint64
+	syncF    *os.File   // the tail segment, through our own descriptor
+	dirDirty bool       // a segment was created since the last directory fsync
+	retired  []*os.File // former tail descriptors for the syncer to close
+	kick     chan struct{}
+	stop     chan struct{}
+
+	last      atomic.Uint64 // last index appended
+	first     atomic.Uint64
+	committed atomic.Uint64
+	failure   atomic.Pointer[error]
+
+	cmu     sync.Mutex
+	waiters waitHeap
+	subs    atomic.Pointer[[]func(uint64)]
+
+	st         counters
+	writerDone chan struct{}
+	syncerDone chan struct{}
+}
+
+// Open opens (creating if needed) the log in dir, recovering it first: a
+// torn tail is cut back to the last whole record and damaged records in the
+// middle are reported (see Recovery). Everything found on disk is made
+// durable before Open returns, so Committed() starts at LastIndex().
+func Open(dir string, o Options) (*Log, error) {
+	o.withDefaults()
+	rec, err := recoverDir(dir, &o)
+	if err != nil {
+		return nil, err
+	}
+	sealers, epoch, err := openEpochs(dir, o.Key, rec.sealed, rec.minEpoch, rec.maxEpoch)
+	if err != nil {
+		return nil, err
+	}
+	if rec.plain > 0 && o.Key != nil {
+		o.Logger.Warnf("wal: %s: %d records were written before encryption was enabled; they stay readable until truncated", dir, rec.plain)
+	}
+	tw, err := twal.Open(dir, &twal.Options{
+		NoSync:           true, // the log syncs itself, once per batch
+		SegmentSize:      o.SegmentSize,
+		SegmentCacheSize: 2,
+		NoCopy:           true, // Read copies into the caller's buffer
+		AllowEmpty:       true,
+		DirPerms:         0o750,
+		FilePerms:        0o640,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
+	}
+	l := &Log{
+		dir: dir, opts: o, log: o.Logger, tw: tw, recovery: rec.report,
+		sealers: sealers, epoch: epoch, sealer: sealers[epoch],
+		starts: rec.starts, tailSize: rec.tailSize,
+		wake: make(chan struct{}, 1), kick: make(chan struct{}, 1), stop: make(chan struct{}),
+		writerDone: make(chan struct{}), syncerDone: make(chan struct{}),
+	}
+	if err := l.start(rec); err != nil {
+		tw.Close()
+		if l.syncF != nil {
+			l.syncF.Close()
+		}
+		if l.dirF != nil {
+			l.dirF.Close()
+		}
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Log) start(rec *recovered) error {
+	first, err1 := l.tw.FirstIndex()
+	last, err2 := l.tw.LastIndex()
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("wal: open %s: %v %v", l.dir, err1, err2)
+	}
+	if len(l.starts) == 0 {
+		l.starts = []uint64{1} // tidwall created the first segment
+	}
+	if first != rec.first || last != rec.last || first != l.starts[0] {
+		return fmt.Errorf("wal: open %s: tidwall sees records %d-%d, recovery %d-%d: %w",
+			l.dir, first, last, rec.first, rec.last, ErrCorrupt)
+	}
+	var err error
+	if l.dirF, err = os.Open(l.dir); err != nil {
+		return fmt.Errorf("wal: open %s: %w", l.dir, err)
+	}
+	tail := filepath.Join(l.dir, segmentName(l.starts[len(l.starts)-1]))
+	if l.syncF, err = os.OpenFile(tail, os.O_RDWR, 0); err != nil {
+		return fmt.Errorf("wal: open %s: %w", l.dir, err)
+	}
+	// Records a killed process left in the page cache are made durable
+	// before they count as committed.
+	if err := l.syncF.Sync(); err != nil {
+		return fmt.Errorf("wal: open %s: sync tail: %w", l.dir, err)
+	}
+	if err := l.dirF.Sync(); err != nil {
+		return fmt.Errorf("wal: open %s: sync dir: %w", l.dir, err)
+	}
+	if !l.opts.NoPrealloc {
+		preallocate(l.syncF, l.preallocSize())
+	}
+	l.space.L = &l.mu
+	l.scond.L = &l.smu
+	l.first.Store(first)
+	l.last.Store(last)
+	l.committed.Store(last)
+	l.written, l.synced = last, last
+	go l.writer()
+	go l.syncer()
+	return nil
+}
+
+func (l *Log) preallocSize() int64 { return int64(l.opts.SegmentSize) + int64(l.opts.SegmentSize)/8 }
+
+// Recovery reports what Open found and repaired.
+func (l *Log) Recovery() Recovery { return l.recovery }
+
+func (l *Log) failed() error {
+	if p := l.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Append copies data into the pending batch and returns its index at once;
+// the record is durable once Committed() reaches that index (see Wait and
+// Notify). Indexes are consecutive in the order Append calls return. Append
+// blocks only while MaxPending bytes wait to be written. It fails once the
+// log has failed or closed.
+func (l *Log) Append(data []byte) (uint64, error) {
+	if len(data) > l.opts.MaxRecordSize {
+		return 0, fmt.Errorf("wal: append %d bytes, limit %d: %w", len(data), l.opts.MaxRecordSize, ErrTooLarge)
+	}
+	n := headerSize + len(data)
+	if l.sealer != nil {
+		n += epochSize + tagSize
+	}
+	l.mu.Lock()
+	for len(l.pend) > 0 && len(l.pend)+n > l.opts.MaxPending && !l.closing && l.failure.Load() == nil {
+		l.space.Wait()
+	}
+	if err := l.failed(); err != nil {
+		l.mu.Unlock()
+		return 0, err
+	}
+	if l.closing {
+		l.mu.Unlock()
+		return 0, ErrClosed
+	}
+	idx := l.last.Load() + 1
+	wasEmpty := len(l.pend) == 0
+	if l.sealer == nil {
+		l.pend = appendFrameHeader(l.pend, kindPlain, len(data), idx)
+		l.pend = append(l.pend, data...)
+	} else {
+		// The writer seals in place: leave room for the tag.
+		l.pend = appendFrameHeader(l.pend, kindSealed, epochSize+len(data)+tagSize, idx)
+		l.pend = binary.LittleEndian.AppendUint32(l.pend, l.epoch)
+		l.pend = append(l.pend, data...)
+		l.pend = append(l.pend, zeroTag[:]...)
+	}
+	l.last.Store(idx)
+	l.appends++
+	l.payload += uint64(len(data))
+	l.mu.Unlock()
+	if wasEmpty {
+		signal(l.wake)
+	}
+	return idx, nil
+}
+
+var zeroTag [tagSize]byte
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Committed is the durable watermark: every record at or below it survives
+// under the sync policy (Always: fsynced; interval: written to the operating
+// system). It never goes back.
+func (l *Log) Committed() uint64 { return l.committed.Load() }
+
+// FirstIndex is the index of the oldest record; LastIndex+1 when empty.
+func (l *Log) FirstIndex() uint64 { return l.first.Load() }
+
+// LastIndex is the index of the newest record appended (committed or not);
+// 0 for a log that never had one.
+func (l *Log) LastIndex() uint64 { return l.last.Load() }
+
+// Notify registers fn to run after each advance of the watermark, with the
+// new value, on the goroutine that advanced it: fn must be quick and must
+// not call back into Wait or Sync.
+func (l *Log) Notify(fn func(committed uint64)) {
+	l.cmu.Lock()
+	var subs []func(uint64)
+	if old := l.subs.Load(); old != nil {
+		subs = append(subs, *old...)
+	}
+	subs = append(subs, fn)
+	l.subs.Store(&subs)
+	l.cmu.Unlock()
+}
+
+var chans = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
+
+// Wait blocks until record index is committed, or returns the error that
+// stopped the log first.
+func (l *Log) Wait(index uint64) error {
+	if l.committed.Load() >= index {
+		return nil
+	}
+	if index > l.last.Load() {
+		return fmt.Errorf("wal: wait for %d: last appended is %d: %w", index, l.last.Load(), ErrRange)
+	}
+	ch := chans.Get().(chan struct{})
+	l.cmu.Lock()
+	if l.committed.Load() >= index {
+		l.cmu.Unlock()
+		chans.Put(ch)
+		return nil
+	}
+	if err := l.failed(); err != nil {
+		l.cmu.Unlock()
+		chans.Put(ch)
+		return err
+	}
+	l.waiters.push(waiter{index: index, ch: ch})
+	l.cmu.Unlock()
+	<-ch
+	chans.Put(ch)
+	if l.committed.Load() >= index {
+		return nil
+	}
+	return l.failed()
+}
+
+// Sync makes every record appended so far durable now, whatever the policy,
+// and returns when it is (used before checkpoints and by Close).
+func (l *Log) Sync() error {
+	target := l.last.Load()
+	if l.opts.Sync.Always() {
+		return l.Wait(target)
+	}
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	for l.synced < target {
+		if err := l.failed(); err != nil {
+			return err
+		}
+		if l.written > l.synced {
+			signal(l.kick)
+		}
+		l.scond.Wait()
+	}
+	return nil
+}
+
+// Read returns record index, decrypted, in buf (grown if needed). A record
+// not yet committed is waited for. Records before FirstIndex or after
+// LastIndex are ErrNotFound; a record recovery found damaged is ErrDamaged.
+func (l *Log) Read(index uint64, buf []byte) ([]byte, error) {
+	if index == 0 || index < l.first.Load() || index > l.last.Load() {
+		return buf[:0], fmt.Errorf("wal: read %d: %w", index, ErrNotFound)
+	}
+	if err := l.Wait(index); err != nil {
+		return buf[:0], err
+	}
+	l.readMu.Lock()
+	raw, err := l.tw.Read(index)
+	l.readMu.Unlock()
+	switch err {
+	case nil:
+	case twal.ErrNotFound:
+		return buf[:0], fmt.Errorf("wal: read %d: %w", index, ErrNotFound)
+	case twal.ErrClosed:
+		return buf[:0], ErrClosed
+	default:
+		return buf[:0], fmt.Errorf("wal: read %d: %w", index, err)
+	}
+	return l.decode(index, raw, buf[:0])
+}
+
+// decode checks a stored frame and appends its record to dst.
+func (l *Log) decode(index uint64, raw, dst []byte) ([]byte, error) {
+	f, ok := decodeFrame(raw, maxFrameBody)
+	if !ok || f.index != index {
+		return dst, &CorruptError{Segment: l.segmentOf(index), First: index, Last: index,
+			Bytes: int64(len(raw)), Reason: "checksum or header mismatch"}
+	}
+	switch f.kind {
+	case kindPlain:
+		return append(dst, f.body...), nil
+	case kindDamaged:
+		return dst, &DamagedError{Index: index}
+	}
+	s := l.sealers[binary.LittleEndian.Uint32(f.body)]
+	if s == nil {
+		if l.opts.Key == nil {
+			return dst, fmt.Errorf("wal: read %d: %w", index, ErrNoKey)
+		}
+		return dst, &CorruptError{Segment: l.segmentOf(index), First: index, Last: index,
+			Bytes: int64(len(raw)), Reason: "unknown epoch"}
+	}
+	out, err := s.Open(dst, f.body[epochSize:], index, raw[offKind:sealedADEnd])
+	if err != nil {
+		return dst, fmt.Errorf("wal: read %d: %w", index, err)
+	}
+	return out, nil
+}
+
+func (l *Log) segmentOf(index uint64) string {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > index }) - 1
+	if i < 0 {
+		return "?"
+	}
+	return segmentName(l.starts[i])
+}
+
+// Replay calls fn for every record from index from (FirstIndex when from is
+// 0) to the LastIndex at the time of the call, in order, with data valid
+// only during the call. It stops at the first error: fn's, or a damaged or
+// corrupt record (a *DamagedError names its index; resume after it with
+// Replay(index+1, fn) once the loss is handled).
+func (l *Log) Replay(from uint64, fn func(index uint64, data []byte) error) error {
+	first, last := l.first.Load(), l.last.Load()
+	if from == 0 {
+		from = first
+	}
+	if from < first {
+		return fmt.Errorf("wal: replay from %d: log starts at %d: %w", from, first, ErrNotFound)
+	}
+	var buf []byte
+	for i := from; i <= last; i++ {
+		data, err := l.Read(i, buf)
+		if err != nil {
+			return err
+		}
+		buf = data
+		if err := fn(i, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TruncateFront drops every record before index, once the caller has made
+// them durable elsewhere. index may be at most Committed()+1 (which empties
+// the log). tidwall/wal rewrites the segment that holds index, so call it
+// about once per segment's worth of records, not per record.
+func (l *Log) TruncateFront(index uint64) error {
+	if err := l.failed(); err != nil {
+		return err
+	}
+	if index <= l.first.Load() {
+		return nil
+	}
+	if c := l.committed.Load(); index > c+1 {
+		return fmt.Errorf("wal: truncate front to %d: committed is %d: %w", index, c, ErrRange)
+	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.readMu.Lock()
+	defer l.readMu.Unlock()
+	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > index }) - 1
+	tailHit := i == len(l.starts)-1
+	if err := l.tw.TruncateFront(index); err != nil {
+		err = fmt.Errorf("wal: truncate front to %d: %w", index, err)
+		l.fail(err) // tidwall may be half-way: it needs a reopen
+		return err
+	}
+	path := filepath.Join(l.dir, segmentName(index))
+	fi, err := os.Stat(path)
+	if err != nil {
+		err = fmt.Errorf("wal: truncate front to %d: %w", index, err)
+		l.fail(err)
+		return err
+	}
+	l.st.bytes.Add(uint64(fi.Size()))
+	l.starts = append([]uint64{index}, l.starts[i+1:]...)
+	l.first.Store(index)
+	if tailHit {
+		// tidwall replaced the tail file: sync through the new one.
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			err = fmt.Errorf("wal: truncate front to %d: %w", index, err)
+			l.fail(err)
+			return err
+		}
+		if !l.opts.NoPrealloc {
+			preallocate(f, l.preallocSize())
+		}
+		l.tailSize = fi.Size()
+		l.smu.Lock()
+		l.retired = append(l.retired, l.syncF)
+		l.syncF = f
+		l.dirDirty = true
+		l.smu.Unlock()
+	}
+	if err := l.dirF.Sync(); err != nil {
+		err = fmt.Errorf("wal: truncate front to %d: sync dir: %w", index, err)
+		l.fail(err)
+		return err
+	}
+	return nil
+}
+
+// Close writes and syncs everything appended, stops the log and releases
+// its files. Later calls fail with ErrClosed.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.closing = true
+	l.space.Broadcast()
+	l.mu.Unlock()
+	signal(l.wake)
+	<-l.writerDone
+	close(l.stop)
+	<-l.syncerDone
+	err := l.failed()
+	l.setFailure(ErrClosed)
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if cerr := l.tw.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("wal: close %s: %w", l.dir, cerr)
+	}
+	l.smu.Lock()
+	for _, f := range append(l.retired, l.syncF) {
+		f.Close()
+	}
+	l.retired, l.syncF = nil, nil
+	l.smu.Unlock()
+	l.dirF.Close()
+	return err
+}
+
+// Stats are running totals since Open.
+type Stats struct {
+	Appends      uint64        // records appended
+	PayloadBytes uint64        // bytes given to Append
+	Batches      uint64        // batch writes to segment files
+	BytesWritten uint64        // bytes written to segment files: frames, length prefixes, tags, TruncateFront rewrites
+	Syncs        uint64        // fdatasyncs of the tail segment
+	DirSyncs     uint64        // fsyncs of the directory for new segments
+	SyncTime     time.Duration // time spent in those fdatasyncs
+	Segments     uint64        // segment files started
+}
+
+// WriteAmplification is bytes written to disk per payload byte.
+func (s Stats) WriteAmplification() float64 {
+	if s.PayloadBytes == 0 {
+		return 0
+	}
+	return float64(s.BytesWritten) / float64(s.PayloadBytes)
+}
+
+type counters struct {
+	batches, bytes, syncs, dirSyncs, syncNanos, segments atomic.Uint64
+}
+
+// Stats returns running totals since Open.
+func (l *Log) Stats() Stats {
+	l.mu.Lock()
+	s := Stats{Appends: l.appends, PayloadBytes: l.payload}
+	l.mu.Unlock()
+	s.Batches = l.st.batches.Load()
+	s.BytesWritten = l.st.bytes.Load()
+	s.Syncs = l.st.syncs.Load()
+	s.DirSyncs = l.st.dirSyncs.Load()
+	s.SyncTime = time.Duration(l.st.syncNanos.Load())
+	s.Segments = l.st.segments.Load()
+	return s
+}
