@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/keelhq/keel/index"
 )
 
 // backend is where a store keeps its messages. The core (this file, limits.go
@@ -44,7 +46,7 @@ type core struct {
 	lastTs   int64
 	msgs     uint64
 	bytes    uint64
-	subjs    *subjectIndex
+	subjs    *index.Tree
 	ttls     ttlHeap
 	aux      map[string][]byte
 	onRemove RemoveFunc
@@ -57,7 +59,7 @@ type core struct {
 }
 
 func newCore(cfg Config, be backend) *core {
-	c := &core{cfg: cfg, subjs: newSubjectIndex(), aux: make(map[string][]byte), be: be}
+	c := &core{cfg: cfg, subjs: new(index.Tree), aux: make(map[string][]byte), be: be}
 	c.sizeOf = fileMsgSize
 	if cfg.Storage == MemoryStorage {
 		c.sizeOf = memMsgSize
@@ -142,8 +144,8 @@ func (c *core) checkStore(cmd *Command) error {
 	if c.cfg.Discard != DiscardNew {
 		return nil
 	}
-	ss := c.subjs.get(cmd.Subject)
-	atSubjLimit := ss != nil && c.cfg.MaxMsgsPerSubject > 0 && ss.msgs >= uint64(c.cfg.MaxMsgsPerSubject)
+	ss := c.subjs.Lookup(cmd.Subject)
+	atSubjLimit := ss != nil && c.cfg.MaxMsgsPerSubject > 0 && ss.Msgs >= uint64(c.cfg.MaxMsgsPerSubject)
 	if atSubjLimit && c.cfg.DiscardNewPerSubject {
 		return ErrMaxMsgsPerSubj
 	}
@@ -157,7 +159,7 @@ func (c *core) checkStore(cmd *Command) error {
 		if !atSubjLimit {
 			return ErrMaxBytes
 		}
-		old, err := c.be.load(c.subjFirst(cmd.Subject, ss), &c.scratch)
+		old, err := c.be.load(c.exactFirst(cmd.Subject, ss), &c.scratch)
 		if err != nil || c.sizeOf(len(old.Subject), len(old.Header), len(old.Data)) < size {
 			return ErrMaxBytes
 		}
@@ -215,19 +217,14 @@ func (c *core) apply(cmd *Command) Result {
 func (c *core) storeMsg(cmd *Command) Result {
 	seq := c.last + 1
 	ts := cmd.Time
-	ss := c.subjs.add(cmd.Subject)
-	c.be.store(seq, ts, cmd.TTL, ss.subj, cmd.Header, cmd.Data)
+	c.be.store(seq, ts, cmd.TTL, cmd.Subject, cmd.Header, cmd.Data)
 	if c.msgs == 0 {
 		c.first = seq
 	}
 	c.last, c.lastTs = seq, ts
 	c.msgs++
 	c.bytes += c.sizeOf(len(cmd.Subject), len(cmd.Header), len(cmd.Data))
-	if ss.msgs == 0 {
-		ss.first = seq
-	}
-	ss.msgs++
-	ss.last, ss.lastStale = seq, false
+	c.subjs.AddMsg(cmd.Subject, seq)
 	if c.cfg.AllowMsgTTL && cmd.TTL > 0 {
 		c.ttls.push(ts+cmd.TTL, seq)
 	}
@@ -261,36 +258,7 @@ func (c *core) removeMsg(seq uint64, erase bool) bool {
 func (c *core) unaccount(sm *StoreMsg) {
 	c.msgs--
 	c.bytes -= c.sizeOf(len(sm.Subject), len(sm.Header), len(sm.Data))
-	ss := c.subjs.get(sm.Subject)
-	if ss == nil {
-		return
-	}
-	ss.msgs--
-	switch {
-	case ss.msgs == 0:
-		c.subjs.del(sm.Subject)
-	case ss.msgs == 1:
-		// The survivor is whichever end was not removed; once the other
-		// end is exact, both are.
-		if sm.Seq == ss.first && !ss.lastStale {
-			ss.first, ss.firstStale = ss.last, false
-		} else if sm.Seq == ss.last && !ss.firstStale {
-			ss.last, ss.lastStale = ss.first, false
-		} else {
-			c.markEnds(ss, sm.Seq)
-		}
-	default:
-		c.markEnds(ss, sm.Seq)
-	}
-}
-
-func (c *core) markEnds(ss *subjState, seq uint64) {
-	if seq <= ss.first {
-		ss.first, ss.firstStale = seq+1, true
-	}
-	if seq >= ss.last {
-		ss.last, ss.lastStale = seq-1, true
-	}
+	c.subjs.RemoveMsg(sm.Subject, sm.Seq)
 }
 
 func (c *core) skip(seq uint64) {
@@ -365,7 +333,7 @@ func (c *core) purgeAll(next uint64) uint64 {
 		c.be.dropRange(c.first, c.last)
 	}
 	c.msgs, c.bytes = 0, 0
-	c.subjs.reset()
+	c.subjs = new(index.Tree)
 	c.ttls.reset()
 	if next > c.last+1 {
 		c.last = next - 1
@@ -464,7 +432,7 @@ func (c *core) state(withDeleted bool) State {
 		Bytes:       c.bytes,
 		FirstSeq:    c.first,
 		LastSeq:     c.last,
-		NumSubjects: c.subjs.len(),
+		NumSubjects: c.subjs.Len(),
 		LastApplied: c.applied,
 	}
 	if ft := c.firstTime(&sm); ft != 0 {

@@ -1,6 +1,10 @@
 package blockstore
 
-import "time"
+import (
+	"time"
+
+	"github.com/keelhq/keel/index"
+)
 
 // enforceLimits applies the retention limits after a store to subj and
 // returns how many messages they removed. With DiscardNew the stream-wide
@@ -21,8 +25,8 @@ func (c *core) enforceSubjectLimit(subj string) uint64 {
 	var n uint64
 	max := uint64(c.cfg.MaxMsgsPerSubject)
 	for {
-		ss := c.subjs.get(subj)
-		if ss == nil || ss.msgs <= max {
+		ss := c.subjs.Lookup(subj)
+		if ss == nil || ss.Msgs <= max {
 			return n
 		}
 		if !c.removeMsg(c.subjFirst(subj, ss), false) {
@@ -47,11 +51,11 @@ func (c *core) enforceStreamLimits() uint64 {
 
 // subjFirst returns the exact first sequence of subj, refreshing a stale
 // value in the index (write paths only: it mutates ss).
-func (c *core) subjFirst(subj string, ss *subjState) uint64 {
-	if ss.firstStale {
-		ss.first, ss.firstStale = c.scanFirst(subj, ss.first, c.last), false
+func (c *core) subjFirst(subj string, ss *index.SubjectState) uint64 {
+	if ss.FirstStale {
+		ss.First, ss.FirstStale = c.scanFirst(subj, ss.First, c.last), false
 	}
-	return ss.first
+	return ss.First
 }
 
 // scanFirst finds the first live message on the literal subj in [from, to].
@@ -90,22 +94,22 @@ func (c *core) scanLast(subj string, from, to uint64) uint64 {
 
 // exactFirst and exactLast read a subject's bounds without changing the
 // index, for read paths running under a shared lock.
-func (c *core) exactFirst(subj string, ss *subjState) uint64 {
-	if !ss.firstStale {
-		return ss.first
+func (c *core) exactFirst(subj string, ss *index.SubjectState) uint64 {
+	if !ss.FirstStale {
+		return ss.First
 	}
-	return c.scanFirst(subj, ss.first, c.last)
+	return c.scanFirst(subj, ss.First, c.last)
 }
 
-func (c *core) exactLast(subj string, ss *subjState) uint64 {
-	if !ss.lastStale {
-		return ss.last
+func (c *core) exactLast(subj string, ss *index.SubjectState) uint64 {
+	if !ss.LastStale {
+		return ss.Last
 	}
 	from := c.first
-	if !ss.firstStale {
-		from = ss.first
+	if !ss.FirstStale {
+		from = ss.First
 	}
-	return c.scanLast(subj, from, ss.last)
+	return c.scanLast(subj, from, ss.Last)
 }
 
 // expire removes what MaxAge and per-message TTLs have expired at now.
@@ -194,13 +198,12 @@ func (c *core) setConfig(cfg Config) uint64 {
 	var n uint64
 	if cfg.MaxMsgsPerSubject > 0 && (old.MaxMsgsPerSubject <= 0 || cfg.MaxMsgsPerSubject < old.MaxMsgsPerSubject) {
 		var over []string
-		c.subjs.match(">", func(s string, ss *subjState) bool {
-			if ss.msgs > uint64(cfg.MaxMsgsPerSubject) {
-				over = append(over, s)
+		c.subjs.Match("", func(s []byte, ss *index.SubjectState) bool {
+			if ss.Msgs > uint64(cfg.MaxMsgsPerSubject) {
+				over = append(over, string(s))
 			}
 			return true
-		})
-		sortStrings(over) // deterministic removal order
+		}) // in byte order: the removal order is deterministic
 		for _, s := range over {
 			n += c.enforceSubjectLimit(s)
 		}

@@ -3,6 +3,8 @@ package blockstore
 import (
 	"slices"
 	"time"
+
+	"github.com/keelhq/keel/index"
 )
 
 // The read side of the core. Nothing here changes state, so streams run
@@ -32,29 +34,29 @@ func (c *core) loadNext(filter string, start uint64, sm *StoreMsg) (*StoreMsg, e
 		return c.be.load(s, sm)
 	}
 	if isLiteral(filter) {
-		ss := c.subjs.get(filter)
-		if ss == nil || start > ss.last {
+		ss := c.subjs.Lookup(filter)
+		if ss == nil || start > ss.Last {
 			return nil, ErrNotFound
 		}
-		if !ss.firstStale && start <= ss.first {
-			return c.be.load(ss.first, sm)
+		if !ss.FirstStale && start <= ss.First {
+			return c.be.load(ss.First, sm)
 		}
-		if start < ss.first {
-			start = ss.first
+		if start < ss.First {
+			start = ss.First
 		}
-		if s := c.scanFirst(filter, start, ss.last); s != 0 {
+		if s := c.scanFirst(filter, start, ss.Last); s != 0 {
 			return c.be.load(s, sm)
 		}
 		return nil, ErrNotFound
 	}
 	// Wildcard: narrow the scan to the span the matching subjects cover.
 	lo, hi := uint64(0), uint64(0)
-	c.subjs.match(filter, func(_ string, ss *subjState) bool {
-		if lo == 0 || ss.first < lo {
-			lo = ss.first
+	c.subjs.Match(filter, func(_ []byte, ss *index.SubjectState) bool {
+		if lo == 0 || ss.First < lo {
+			lo = ss.First
 		}
-		if ss.last > hi {
-			hi = ss.last
+		if ss.Last > hi {
+			hi = ss.Last
 		}
 		return true
 	})
@@ -85,13 +87,13 @@ func (c *core) loadLast(filter string, sm *StoreMsg) (*StoreMsg, error) {
 	case isAll(filter):
 		s = c.be.prevLive(c.last, c.first)
 	case isLiteral(filter):
-		if ss := c.subjs.get(filter); ss != nil {
+		if ss := c.subjs.Lookup(filter); ss != nil {
 			s = c.exactLast(filter, ss)
 		}
 	default:
-		c.subjs.match(filter, func(subj string, ss *subjState) bool {
-			if ss.last > s {
-				if l := c.exactLast(subj, ss); l > s {
+		c.subjs.Match(filter, func(subj []byte, ss *index.SubjectState) bool {
+			if ss.Last > s {
+				if l := c.exactLast(string(subj), ss); l > s {
 					s = l
 				}
 			}
@@ -177,20 +179,20 @@ func (c *core) filtered(start uint64, filter string) SimpleState {
 	// start are counted by one scan of the straddled range.
 	var partial map[string]struct{}
 	var scanTo uint64
-	c.subjs.match(filter, func(subj string, ss *subjState) bool {
-		if ss.last < start {
+	c.subjs.Match(filter, func(sb []byte, ss *index.SubjectState) bool {
+		if ss.Last < start {
 			return true
 		}
-		last := ss.last
-		if ss.lastStale {
-			if last = c.exactLast(subj, ss); last < start {
+		last := ss.Last
+		if ss.LastStale {
+			if last = c.exactLast(string(sb), ss); last < start {
 				return true
 			}
 		}
-		if ss.first >= start {
-			st.Msgs += ss.msgs
-			if st.First == 0 || ss.first < st.First {
-				if f := c.exactFirst(subj, ss); st.First == 0 || f < st.First {
+		if ss.First >= start {
+			st.Msgs += ss.Msgs
+			if st.First == 0 || ss.First < st.First {
+				if f := c.exactFirst(string(sb), ss); st.First == 0 || f < st.First {
 					st.First = f
 				}
 			}
@@ -202,7 +204,7 @@ func (c *core) filtered(start uint64, filter string) SimpleState {
 		if partial == nil {
 			partial = make(map[string]struct{})
 		}
-		partial[subj] = struct{}{}
+		partial[string(sb)] = struct{}{}
 		if last > scanTo {
 			scanTo = last
 		}
@@ -234,8 +236,9 @@ func (c *core) filtered(start uint64, filter string) SimpleState {
 
 func (c *core) subjectsState(filter string) map[string]SubjectState {
 	out := make(map[string]SubjectState)
-	c.subjs.match(filter, func(subj string, ss *subjState) bool {
-		out[subj] = SubjectState{Msgs: ss.msgs, First: c.exactFirst(subj, ss), Last: c.exactLast(subj, ss)}
+	c.subjs.Match(filter, func(sb []byte, ss *index.SubjectState) bool {
+		subj := string(sb)
+		out[subj] = SubjectState{Msgs: ss.Msgs, First: c.exactFirst(subj, ss), Last: c.exactLast(subj, ss)}
 		return true
 	})
 	return out
@@ -243,8 +246,8 @@ func (c *core) subjectsState(filter string) map[string]SubjectState {
 
 func (c *core) subjectsTotals(filter string) map[string]uint64 {
 	out := make(map[string]uint64)
-	c.subjs.match(filter, func(subj string, ss *subjState) bool {
-		out[subj] = ss.msgs
+	c.subjs.Match(filter, func(sb []byte, ss *index.SubjectState) bool {
+		out[string(sb)] = ss.Msgs
 		return true
 	})
 	return out
@@ -258,8 +261,8 @@ func (c *core) numPending(start uint64, filter string, lastPerSubject bool) uint
 		start = c.first
 	}
 	var n uint64
-	c.subjs.match(filter, func(subj string, ss *subjState) bool {
-		if ss.last >= start && (!ss.lastStale || c.exactLast(subj, ss) >= start) {
+	c.subjs.Match(filter, func(sb []byte, ss *index.SubjectState) bool {
+		if ss.Last >= start && (!ss.LastStale || c.exactLast(string(sb), ss) >= start) {
 			n++
 		}
 		return true

@@ -303,19 +303,14 @@ func (c *core) restoreMeta(m *snapMeta) error {
 // restoreMsg stores a snapshot message without applying limits: the
 // snapshot already reflects them.
 func (c *core) restoreMsg(sm *StoreMsg) {
-	ss := c.subjs.add(sm.Subject)
-	c.be.store(sm.Seq, sm.Time, sm.TTL, ss.subj, sm.Header, sm.Data)
+	c.be.store(sm.Seq, sm.Time, sm.TTL, sm.Subject, sm.Header, sm.Data)
 	if c.msgs == 0 {
 		c.first = sm.Seq
 	}
 	c.last, c.lastTs = sm.Seq, sm.Time
 	c.msgs++
 	c.bytes += c.sizeOf(len(sm.Subject), len(sm.Header), len(sm.Data))
-	if ss.msgs == 0 {
-		ss.first = sm.Seq
-	}
-	ss.msgs++
-	ss.last = sm.Seq
+	c.subjs.AddMsg(sm.Subject, sm.Seq)
 }
 
 // finishRestore sets what only the end of a snapshot tells.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -33,7 +34,9 @@ func (b *memBackend) pos(seq uint64) int {
 }
 
 func (b *memBackend) store(seq uint64, ts, ttl int64, subj string, hdr, data []byte) {
-	m := &memMsg{subj: subj, hlen: len(hdr), ts: ts, ttl: ttl}
+	// The subject is copied: callers may pass strings aliasing their
+	// buffers, and loads hand this one out.
+	m := &memMsg{subj: strings.Clone(subj), hlen: len(hdr), ts: ts, ttl: ttl}
 	m.buf = make([]byte, 0, len(hdr)+len(data))
 	m.buf = append(append(m.buf, hdr...), data...)
 	b.live.set(uint64(len(b.seqs)))
