@@ -116,7 +116,7 @@ func (t *Tree) check() error {
 }
 
 // matchModel is the obvious token-by-token matcher that Match must agree
-// with, for subjects made of non-empty tokens.
+// with: "*" needs a non-empty token, ">" at least one more byte.
 func matchModel(filter, subject string) bool {
 	if filter == "" {
 		return true
@@ -125,7 +125,7 @@ func matchModel(filter, subject string) bool {
 	st := strings.Split(subject, ".")
 	for i, f := range ft {
 		if f == ">" && i == len(ft)-1 {
-			return len(st) > i
+			return strings.Join(st[min(i, len(st)):], ".") != ""
 		}
 		if i >= len(st) {
 			return false
