@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/keelhq/keel/server/proto"
@@ -108,6 +109,11 @@ func newClient(s *Server, conn net.Conn) *client {
 	c.out.done = make(chan struct{})
 	if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
 		c.host, c.port = a.IP.String(), a.Port
+	}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.out.raw = raw
+		}
 	}
 	o := s.getOpts()
 	c.parser = *proto.New(proto.ServerMode, c)

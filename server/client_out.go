@@ -1,6 +1,7 @@
 package server
 
 import (
+	"syscall"
 	"time"
 )
 
@@ -11,9 +12,11 @@ import (
 type outbound struct {
 	buf      []byte
 	spare    []byte
-	inflight int // bytes being written right now
+	inflight int  // bytes being written right now
+	writing  bool // a goroutine owns the socket for writing
 	flushCh  chan struct{}
 	done     chan struct{}
+	raw      syscall.RawConn // for non-blocking inline writes; nil if unavailable
 }
 
 // Buffers above this size are not kept once drained: one burst must not
@@ -27,13 +30,73 @@ func (c *client) signalFlush() {
 	}
 }
 
-// flushClients wakes the writers of every client that got output during
-// the last read (the publisher itself included).
+// flushClients pushes out what the last read produced for every client
+// that got output (the publisher itself included). It first tries one
+// non-blocking write from this goroutine, which saves waking the writer
+// goroutine on the request/reply path; whatever the socket does not take
+// at once is left to the writer, so a slow receiver never blocks us.
 func (c *client) flushClients() {
 	for cl := range c.pcd {
-		cl.signalFlush()
+		if !cl.writeInline() {
+			cl.signalFlush()
+		}
 	}
 	clear(c.pcd)
+}
+
+// writeInline attempts one non-blocking write of c's queue. It returns true
+// when everything queued was written.
+func (c *client) writeInline() bool {
+	if c.out.raw == nil {
+		return false
+	}
+	c.mu.Lock()
+	if c.out.writing || c.closed || len(c.out.buf) == 0 {
+		done := !c.out.writing && !c.closed && len(c.out.buf) == 0
+		c.mu.Unlock()
+		return done
+	}
+	b := c.out.buf
+	c.out.buf = c.out.spare[:0]
+	c.out.writing = true
+	c.out.inflight = len(b)
+	c.mu.Unlock()
+
+	n := 0
+	var werr error
+	err := c.out.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // never wait for the socket to become writable
+	})
+	if err == nil && werr != nil && werr != syscall.EAGAIN {
+		err = werr
+	}
+	if n < 0 {
+		n = 0
+	}
+	c.outBytes.Add(int64(n))
+
+	c.mu.Lock()
+	c.out.writing = false
+	c.out.inflight = 0
+	rest := b[n:]
+	if len(rest) > 0 && err == nil {
+		// Keep order: the unwritten tail goes before anything queued
+		// meanwhile. Rare (the socket buffer was full), so a copy is fine.
+		rest = append(rest[:len(rest):len(rest)], c.out.buf...)
+		c.out.buf = append(c.out.buf[:0], rest...)
+	}
+	c.out.spare = nil
+	if cap(b) <= maxKeptOutBuf {
+		c.out.spare = b[:0]
+	}
+	// A close that came in meanwhile needs the writer to finish it.
+	done := len(c.out.buf) == 0 && err == nil && !c.closed
+	c.mu.Unlock()
+	if err != nil {
+		c.closeConnection(WriteError, false)
+	}
+	return done
 }
 
 // writeLoop drains the outbound queue until the client is closed and
@@ -55,6 +118,12 @@ func (c *client) writeLoop() {
 func (c *client) flushOutbound() bool {
 	for {
 		c.mu.Lock()
+		if c.out.writing {
+			// An inline write owns the socket; it hands back to us if it
+			// cannot finish.
+			c.mu.Unlock()
+			return true
+		}
 		if len(c.out.buf) == 0 {
 			closed := c.closed
 			c.mu.Unlock()
@@ -63,6 +132,7 @@ func (c *client) flushOutbound() bool {
 		b := c.out.buf
 		c.out.buf = c.out.spare[:0]
 		c.out.inflight = len(b)
+		c.out.writing = true
 		closed := c.closed
 		c.mu.Unlock()
 
@@ -75,6 +145,7 @@ func (c *client) flushOutbound() bool {
 
 		c.mu.Lock()
 		c.out.inflight = 0
+		c.out.writing = false
 		if cap(b) <= maxKeptOutBuf {
 			c.out.spare = b[:0]
 		} else {
