@@ -148,8 +148,8 @@ func TestMsgDeliveryBytes(t *testing.T) {
 		}
 	}
 	want := map[string]bool{
-		"MSG foo.bar 1 reply 5\r\nhello\r\n":                    true,
-		"MSG foo.bar 2 reply 5\r\nhello\r\n":                    true,
+		"MSG foo.bar 1 reply 5\r\nhello\r\n":             true,
+		"MSG foo.bar 2 reply 5\r\nhello\r\n":             true,
 		"HMSG foo.bar 1 12 14\r\nNATS/1.0\r\n\r\nhi\r\n": true,
 		"HMSG foo.bar 2 12 14\r\nNATS/1.0\r\n\r\nhi\r\n": true,
 	}
