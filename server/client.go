@@ -53,7 +53,11 @@ type client struct {
 	noResp    bool
 	cache     map[string]*sublist.Result[*subscription]
 	cacheGen  uint64
-	pcd       map[*client]struct{} // clients with output to flush after this read
+	pcd       pending // clients with output to flush after this read
+	stIn      int64   // messages and bytes in since the last read, folded
+	stInBytes int64   // into the server's counters once per read
+	stOut     int64
+	stOutB    int64
 	imsg      InMsg
 	rbuf      []byte
 	small     int // consecutive reads that used under half of rbuf
@@ -98,7 +102,6 @@ func newClient(s *Server, conn net.Conn) *client {
 		start: time.Now(),
 		subs:  make(map[string]*subscription),
 		cache: make(map[string]*sublist.Result[*subscription]),
-		pcd:   make(map[*client]struct{}),
 		rbuf:  make([]byte, startReadBuf),
 		echo:  true,
 		// Before CONNECT the reference treats a connection as verbose and
@@ -133,7 +136,6 @@ func (s *Server) newInternalClient() any {
 		kind:  kindInternal,
 		echo:  true,
 		cache: make(map[string]*sublist.Result[*subscription]),
-		pcd:   make(map[*client]struct{}),
 	}
 	label := "internal"
 	c.label.Store(&label)
@@ -309,5 +311,5 @@ func (c *client) queueProto(b []byte) {
 		c.out.buf = append(c.out.buf, b...)
 	}
 	c.mu.Unlock()
-	c.pcd[c] = struct{}{}
+	c.pcd.add(c)
 }

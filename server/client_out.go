@@ -36,12 +36,65 @@ func (c *client) signalFlush() {
 // goroutine on the request/reply path; whatever the socket does not take
 // at once is left to the writer, so a slow receiver never blocks us.
 func (c *client) flushClients() {
-	for cl := range c.pcd {
+	for _, cl := range c.pcd.list {
 		if !cl.writeInline() {
 			cl.signalFlush()
 		}
 	}
-	clear(c.pcd)
+	c.pcd.reset()
+	if c.stIn > 0 || c.stOut > 0 {
+		st := &c.srv.stats
+		st.InMsgs.Add(c.stIn)
+		st.InBytes.Add(c.stInBytes)
+		st.OutMsgs.Add(c.stOut)
+		st.OutBytes.Add(c.stOutB)
+		c.stIn, c.stInBytes, c.stOut, c.stOutB = 0, 0, 0, 0
+	}
+}
+
+// pending is the set of clients a read produced output for. Most reads
+// touch a handful, found by a short scan; a large fan-out switches to a
+// map so adding stays O(1).
+type pending struct {
+	list []*client
+	set  map[*client]struct{}
+}
+
+const pendingScan = 16
+
+func (p *pending) add(c *client) {
+	if n := len(p.list); n > 0 && p.list[n-1] == c {
+		return
+	}
+	if len(p.list) <= pendingScan {
+		for _, x := range p.list {
+			if x == c {
+				return
+			}
+		}
+		p.list = append(p.list, c)
+		if len(p.list) > pendingScan {
+			if p.set == nil {
+				p.set = make(map[*client]struct{})
+			}
+			for _, x := range p.list {
+				p.set[x] = struct{}{}
+			}
+		}
+		return
+	}
+	if _, ok := p.set[c]; !ok {
+		p.set[c] = struct{}{}
+		p.list = append(p.list, c)
+	}
+}
+
+func (p *pending) reset() {
+	if len(p.list) > pendingScan {
+		clear(p.set)
+	}
+	clear(p.list)
+	p.list = p.list[:0]
 }
 
 // writeInline attempts one non-blocking write of c's queue. It returns true

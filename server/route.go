@@ -57,8 +57,8 @@ func (c *client) processMsg(subject, reply []byte, hdrLen int, data []byte) {
 			}
 		}
 	}
-	c.srv.stats.InMsgs.Add(1)
-	c.srv.stats.InBytes.Add(int64(len(data)))
+	c.stIn++
+	c.stInBytes += int64(len(data))
 	if !delivered && len(reply) > 0 && c.noResp {
 		c.noResponders(subject, reply)
 	}
@@ -133,9 +133,9 @@ func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, d
 		dst.traceMsgOut(subject, sub.sid, reply, hdrLen, payload, withHdr)
 	}
 	dst.outMsgs.Add(1)
-	c.srv.stats.OutMsgs.Add(1)
-	c.srv.stats.OutBytes.Add(int64(len(payload)))
-	c.pcd[dst] = struct{}{}
+	c.stOut++
+	c.stOutB += int64(len(payload))
+	c.pcd.add(dst)
 	return true
 }
 
