@@ -46,7 +46,12 @@ type rawClient struct {
 // dialRaw connects and reads the INFO line.
 func dialRaw(t testing.TB, s *Server) *rawClient {
 	t.Helper()
-	conn, err := net.Dial("tcp", s.Addr().String())
+	return dialRawWith(t, s, &net.Dialer{})
+}
+
+func dialRawWith(t testing.TB, s *Server, d *net.Dialer) *rawClient {
+	t.Helper()
+	conn, err := d.Dial("tcp", s.Addr().String())
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

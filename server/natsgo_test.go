@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,8 +147,14 @@ func TestNatsMaxPayload(t *testing.T) {
 // pending bytes pass max_pending; the publisher and a healthy subscriber
 // are not held up.
 func TestNatsSlowConsumer(t *testing.T) {
-	s := runServer(t, func(o *opts.Options) { o.MaxPending = 1 << 20; o.MaxPayload = 8 * 1024 })
-	slow := dialRaw(t, s)
+	s := runServer(t, func(o *opts.Options) { o.MaxPending = 4 << 20; o.MaxPayload = 8 * 1024 })
+	// The slow client's receive buffer is made tiny before connecting, so
+	// the kernel absorbs little on its behalf.
+	slow := dialRawWith(t, s, &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return serr
+	}})
 	slow.send("CONNECT {\"verbose\":false}\r\nSUB data 1\r\n")
 	slow.sync()
 
@@ -156,9 +163,9 @@ func TestNatsSlowConsumer(t *testing.T) {
 	good.Flush()
 
 	pub := connect(t, s)
-	// More than the kernel's socket buffers on loopback can absorb for
-	// the client that never reads. Flushing every few messages paces the
-	// publisher so the healthy subscriber stays well under max_pending.
+	// Far more than max_pending plus the kernel's buffers for the client
+	// that never reads. Flushing every few messages paces the publisher so
+	// the healthy subscriber stays well under max_pending.
 	payload := make([]byte, 8*1024)
 	const n = 3000
 	for i := range n {
