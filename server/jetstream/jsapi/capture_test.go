@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestCaptureGolden(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range goldenScript {
+	for _, st := range append(slices.Clone(goldenScript), goldenShapes...) {
 		m := nats.NewMsg(st.subject)
 		m.Data = []byte(st.body)
 		for k, v := range st.header {

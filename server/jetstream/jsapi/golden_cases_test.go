@@ -54,6 +54,10 @@ var goldenScript = []goldenStep{
 	{"create-bad-retention", "$JS.API.STREAM.CREATE.X", `{"name":"X","retention":"bogus"}`, nil},
 	{"create-bad-compression", "$JS.API.STREAM.CREATE.X", `{"name":"X","compression":"zstd"}`, nil},
 	{"create-bad-type", "$JS.API.STREAM.CREATE.X", `{"name":"X","max_age":"5s"}`, nil},
+	{"create-bad-nested-type", "$JS.API.STREAM.CREATE.X", `{"name":"X","mirror":{"name":"S1","opt_start_seq":-1}}`, nil},
+	{"create-bad-limits-type", "$JS.API.STREAM.CREATE.X", `{"name":"X","consumer_limits":{"max_ack_pending":"x"}}`, nil},
+	{"create-bad-time", "$JS.API.STREAM.CREATE.X", `{"name":"X","sources":[{"name":"S1","opt_start_time":"yesterday"}]}`, nil},
+	{"create-two-values", "$JS.API.STREAM.CREATE.TWO", `{"name":"X"} {"name":"TWO","subjects":["two"]}`, nil},
 	{"create-name-mismatch", "$JS.API.STREAM.CREATE.X", `{"name":"Y"}`, nil},
 	{"create-path-separator", `$JS.API.STREAM.CREATE.a\b`, `{"name":"a\\b"}`, nil},
 	{"create-sealed", "$JS.API.STREAM.CREATE.X", `{"name":"X","sealed":true}`, nil},
@@ -194,4 +198,36 @@ var goldenScript = []goldenStep{
 	{"pub-msg-id", "s1.a", `hello`, map[string]string{"Nats-Msg-Id": "m1"}},
 	{"pub-duplicate", "s1.a", `hello`, map[string]string{"Nats-Msg-Id": "m1"}},
 	{"pub-wrong-stream", "s1.a", `hello`, map[string]string{"Nats-Expected-Stream": "OTHER"}},
+}
+
+// goldenShapes are requests whose replies depend on stored messages or
+// consumers, which the replay model does not have. Their replies are
+// captured after goldenScript and checked by TestGoldenRoundTrip: decoded
+// strictly into this package's types and marshalled again, they must give
+// the same bytes.
+var goldenShapes = []goldenStep{
+	{"shape-create", "$JS.API.STREAM.CREATE.SH", `{"name":"SH","subjects":["sh.>"],"allow_direct":true}`, nil},
+	{"shape-pub-1", "sh.a", `one`, nil},
+	{"shape-pub-2", "sh.b", `two`, map[string]string{"X-Test": "1"}},
+	{"shape-pub-3", "sh.a", `three`, nil},
+	{"shape-info-state", "$JS.API.STREAM.INFO.SH", `{"subjects_filter":">"}`, nil},
+	{"shape-msg-get", "$JS.API.STREAM.MSG.GET.SH", `{"seq":2}`, nil},
+	{"shape-msg-get-last", "$JS.API.STREAM.MSG.GET.SH", `{"last_by_subj":"sh.a","no_hdr":true}`, nil},
+	{"shape-msg-delete", "$JS.API.STREAM.MSG.DELETE.SH", `{"seq":2,"no_erase":true}`, nil},
+	{"shape-msg-delete-again", "$JS.API.STREAM.MSG.DELETE.SH", `{"seq":2}`, nil},
+	{"shape-info-deleted", "$JS.API.STREAM.INFO.SH", `{"deleted_details":true,"subjects_filter":"sh.a"}`, nil},
+	{"shape-list", "$JS.API.STREAM.LIST", `{"subject":"sh.a"}`, nil},
+	{"shape-snapshot", "$JS.API.STREAM.SNAPSHOT.SH", `{"deliver_subject":"snap.sh","no_consumers":true}`, nil},
+	{"shape-consumer-create", "$JS.API.CONSUMER.CREATE.MEM.C1.mem.a", `{"stream_name":"MEM","config":{"durable_name":"C1","name":"C1","ack_policy":"explicit","filter_subject":"mem.a","max_ack_pending":5,"metadata":{"x":"y"}},"action":"create"}`, nil},
+	{"shape-consumer-push", "$JS.API.CONSUMER.CREATE.MEM.P1", `{"stream_name":"MEM","config":{"name":"P1","deliver_subject":"push.p1","flow_control":true,"idle_heartbeat":5000000000,"ack_policy":"none","deliver_policy":"last_per_subject","filter_subjects":["mem.b","mem.c"],"headers_only":true}}`, nil},
+	{"shape-consumer-priority", "$JS.API.CONSUMER.CREATE.MEM.PG", `{"stream_name":"MEM","config":{"name":"PG","ack_policy":"explicit","priority_groups":["g1"],"priority_policy":"pinned_client","priority_timeout":60000000000,"pause_until":"2030-01-01T00:00:00Z"}}`, nil},
+	{"shape-consumer-info", "$JS.API.CONSUMER.INFO.MEM.C1", ``, nil},
+	{"shape-consumer-names", "$JS.API.CONSUMER.NAMES.MEM", ``, nil},
+	{"shape-consumer-list", "$JS.API.CONSUMER.LIST.MEM", ``, nil},
+	{"shape-consumer-pause", "$JS.API.CONSUMER.PAUSE.MEM.C1", `{"pause_until":"2030-01-01T00:00:00Z"}`, nil},
+	{"shape-consumer-resume", "$JS.API.CONSUMER.PAUSE.MEM.C1", `{}`, nil},
+	{"shape-consumer-delete", "$JS.API.CONSUMER.DELETE.MEM.P1", ``, nil},
+	{"shape-consumer-missing", "$JS.API.CONSUMER.INFO.MEM.NOPE", ``, nil},
+	{"shape-purge", "$JS.API.STREAM.PURGE.SH", `{"keep":1}`, nil},
+	{"shape-account-info", "$JS.API.INFO", ``, nil},
 }

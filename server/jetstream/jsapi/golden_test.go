@@ -40,6 +40,9 @@ var (
 	goldenTimes  = regexp.MustCompile(`"(created|ts)":"[^"]+"`)
 	goldenAPI    = regexp.MustCompile(`"api":\{"level":5,"total":\d+,"errors":\d+\}`)
 	goldenLeader = regexp.MustCompile(`"leader":"[^"]+"`)
+	// Mirrors and sources read through internal consumers that come and go.
+	goldenConsumers     = regexp.MustCompile(`"consumers":\d+,"limits"`)
+	goldenConsumerCount = regexp.MustCompile(`"consumer_count":\d+`)
 )
 
 // modelTime stands for every creation and gathering time.
@@ -49,6 +52,8 @@ func normalizeGolden(b []byte) string {
 	s := goldenTimes.ReplaceAllString(string(b), `"$1":"`+modelTime.Format(time.RFC3339Nano)+`"`)
 	s = goldenAPI.ReplaceAllString(s, `"api":{"level":5,"total":0,"errors":0}`)
 	s = goldenLeader.ReplaceAllString(s, `"leader":"SERVER"`)
+	s = goldenConsumers.ReplaceAllString(s, `"consumers":0,"limits"`)
+	s = goldenConsumerCount.ReplaceAllString(s, `"consumer_count":0`)
 	return sortSourceInfos(s)
 }
 
