@@ -3,6 +3,7 @@ package jsapi
 import (
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -129,5 +130,59 @@ func TestCloneIsDeep(t *testing.T) {
 	}
 	if (*ConsumerConfig)(nil).Clone() != nil || (*StreamConfig)(nil).Clone() != nil {
 		t.Error("nil clones")
+	}
+}
+
+func TestSubjectsPage(t *testing.T) {
+	totals := map[string]uint64{"a": 1, "b": 2, "c": 3}
+	got, paged := SubjectsPage(totals, 0)
+	if len(got) != 3 || paged != (ApiPaged{Total: 3, Offset: 0, Limit: MaxSubjectDetails}) {
+		t.Errorf("first page: %v %+v", got, paged)
+	}
+	got, paged = SubjectsPage(totals, 1)
+	if !reflect.DeepEqual(got, map[string]uint64{"b": 2, "c": 3}) || paged.Offset != 1 || paged.Total != 3 {
+		t.Errorf("offset 1: %v %+v", got, paged)
+	}
+	got, paged = SubjectsPage(totals, 7)
+	if got != nil || paged.Offset != 3 {
+		t.Errorf("past the end: %v %+v", got, paged)
+	}
+	if got, paged := SubjectsPage(nil, 2); got != nil || paged != (ApiPaged{}) {
+		t.Errorf("no subjects: %v %+v", got, paged)
+	}
+	big := make(map[string]uint64, MaxSubjectDetails+5)
+	for i := range MaxSubjectDetails + 5 {
+		big[string(rune('a'+i%26))+strconv.Itoa(i)] = 1
+	}
+	if got, paged := SubjectsPage(big, 0); len(got) != MaxSubjectDetails || paged.Total != MaxSubjectDetails+5 {
+		t.Errorf("too many: %d %+v", len(got), paged)
+	}
+}
+
+func TestCheckStreamRestore(t *testing.T) {
+	env := &Env{Streams: MapCatalog{"OLD": {Name: "OLD", Subjects: []string{"old"}}}}
+	cases := []struct {
+		subject, cfg string
+		code         ErrCode
+	}{
+		{"NEW", `{"subjects":["new"]}`, 0},
+		{"NEW", `{"name":"NEW","max_age":-1}`, ErrCodeStreamInvalidConfig},
+		{"NEW", `{"name":"OTHER"}`, ErrCodeStreamMismatch},
+		{`A\B`, `{}`, ErrCodeStreamNameContainsPathSeparators},
+		{"OLD", `{"name":"OLD"}`, ErrCodeStreamNameExistRestoreFailed},
+	}
+	for _, c := range cases {
+		var req JSApiStreamRestoreRequest
+		if err := DecodeRequest([]byte(`{"config":`+c.cfg+`,"state":{}}`), &req, true); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := CheckStreamRestore(c.subject, &req, env)
+		if c.code == 0 {
+			if err != nil || cfg.Name != c.subject || cfg.MaxMsgs != -1 {
+				t.Errorf("%s: %v %+v", c.subject, err, cfg)
+			}
+		} else if err == nil || err.ErrCode != c.code {
+			t.Errorf("%s %s: got %v, want %d", c.subject, c.cfg, err, c.code)
+		}
 	}
 }

@@ -115,6 +115,37 @@ func CheckStreamUpdate(subjectName string, req *StreamConfigRequest, old *Stream
 	return cfg, nil
 }
 
+// CheckStreamRestore runs the checks of STREAM.RESTORE.<subjectName> on a
+// decoded request, in the reference's order, and returns the configuration
+// to restore into (defaults filled in; the name taken from the subject when
+// the request has none). The restore may not replace a stream:
+// ErrStreamNameExistRestoreFailed (10130). Pedantic mode does not apply.
+func CheckStreamRestore(subjectName string, req *JSApiStreamRestoreRequest, env *Env) (StreamConfig, *ApiError) {
+	in := req.Config.Clone()
+	if in.Name == "" {
+		in.Name = subjectName
+	}
+	if subjectName != in.Name {
+		return StreamConfig{}, ErrStreamMismatch()
+	}
+	if strings.ContainsAny(subjectName, `\/`) {
+		return StreamConfig{}, ErrStreamNameContainsPathSeparators()
+	}
+	cfg, apiErr := CheckStreamConfig(in, false, env)
+	if apiErr != nil {
+		return StreamConfig{}, apiErr
+	}
+	if env != nil && env.CheckLimits != nil {
+		if err := env.CheckLimits(nil, &cfg); err != nil {
+			return StreamConfig{}, err
+		}
+	}
+	if _, exists := env.lookup(cfg.Name); exists {
+		return StreamConfig{}, ErrStreamNameExistRestoreFailed()
+	}
+	return cfg, nil
+}
+
 // checkUpdateRules is what an update may not change.
 func checkUpdateRules(old, cfg *StreamConfig, env *Env) *ApiError {
 	invalid := func(msg string) *ApiError { return ErrStreamInvalidConfig(errors.New(msg)) }

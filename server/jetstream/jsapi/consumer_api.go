@@ -105,8 +105,13 @@ const (
 	HdrPinID           = "Nats-Pin-Id"
 )
 
-// Consumer defaults the reference applies.
+// Consumer defaults the reference fills in (seen in its CONSUMER.CREATE
+// replies: ack_wait 30s and max_deliver -1 for acked consumers, max_waiting
+// 512 for pull consumers, max_ack_pending 1000, inactive_threshold 5s for
+// ephemerals, num_replicas 0 meaning "as the stream").
 const (
-	// DefaultMaxWaiting is the default number of waiting pull requests.
-	DefaultMaxWaiting = 512
+	DefaultAckWait           = 30 * time.Second
+	DefaultMaxAckPending     = 1000
+	DefaultMaxWaiting        = 512
+	DefaultInactiveThreshold = 5 * time.Second
 )

@@ -77,8 +77,10 @@ func ParseDirectGetLastBySubject(subject string, body []byte) (JSApiMsgGetReques
 }
 
 // DirectGetHeaders is the header block of a direct get reply for a message
-// stored without headers. With batch (numPending and lastSeq given, ok
-// true), it adds Nats-Num-Pending and Nats-Last-Sequence.
+// stored without headers. With batch it adds Nats-Num-Pending and
+// Nats-Last-Sequence (0 for the first message of the batch). A message
+// stored with headers keeps them, with these appended by the caller's
+// header editor.
 func DirectGetHeaders(stream, subject string, seq uint64, ts time.Time, batch bool, numPending, lastSeq uint64) []byte {
 	b := make([]byte, 0, 128+len(stream)+len(subject))
 	b = append(b, "NATS/1.0\r\n"...)

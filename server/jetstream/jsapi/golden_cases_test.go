@@ -179,6 +179,9 @@ var goldenScript = []goldenStep{
 	{"snapshot-bad-deliver", "$JS.API.STREAM.SNAPSHOT.S1", `{"deliver_subject":"$JS.API.x"}`, nil},
 	{"snapshot-empty", "$JS.API.STREAM.SNAPSHOT.S1", ``, nil},
 	{"restore-exists", "$JS.API.STREAM.RESTORE.S1", `{"config":{"name":"S1"},"state":{}}`, nil},
+	{"restore-empty", "$JS.API.STREAM.RESTORE.R", ``, nil},
+	{"restore-name-from-subject", "$JS.API.STREAM.RESTORE.S1", `{"config":{"subjects":["s1.>"]},"state":{}}`, nil},
+	{"restore-bad-config", "$JS.API.STREAM.RESTORE.R", `{"config":{"name":"R","max_age":-1},"state":{}}`, nil},
 	{"restore-mismatch", "$JS.API.STREAM.RESTORE.S1", `{"config":{"name":"S9"},"state":{}}`, nil},
 
 	// Direct gets answer with status headers, never JSON.

@@ -207,8 +207,8 @@ func (m *refModel) handle(st goldenStep) []byte {
 
 	case strings.HasPrefix(subj, "$JS.API.STREAM.INFO."):
 		resp := StreamInfoResponse{ApiResponse: ApiResponse{Type: StreamInfoResponseType}}
+		var req JSApiStreamInfoRequest
 		if IsJSONObjectOrArray(body) {
-			var req JSApiStreamInfoRequest
 			if err := DecodeRequest(body, &req, true); err != nil {
 				resp.Error = ErrInvalidJSON(err)
 				return marshal(resp)
@@ -221,6 +221,10 @@ func (m *refModel) handle(st goldenStep) []byte {
 		}
 		resp.StreamInfo = m.info(cfg, true)
 		resp.StreamInfo.Cluster = &ClusterInfo{Leader: "SERVER"}
+		if req.SubjectsFilter != "" {
+			// No messages: no subjects, and the paging fields stay zero.
+			resp.StreamInfo.State.Subjects, resp.ApiPaged = SubjectsPage(nil, req.Offset)
+		}
 		return marshal(resp)
 
 	case subj == APIStreamNames || subj == APIStreamList:
@@ -345,19 +349,12 @@ func (m *refModel) handle(st goldenStep) []byte {
 	case strings.HasPrefix(subj, "$JS.API.STREAM.RESTORE."):
 		resp := StreamRestoreResponse{ApiResponse: ApiResponse{Type: StreamRestoreResponseType}}
 		var req JSApiStreamRestoreRequest
-		name := StreamNameFromSubject(subj)
-		if err := DecodeRequest(body, &req, true); err != nil {
+		if IsEmptyRequest(body) {
+			resp.Error = ErrBadRequest()
+		} else if err := DecodeRequest(body, &req, true); err != nil {
 			resp.Error = ErrInvalidJSON(err)
-			return marshal(resp)
-		}
-		if req.Config.Name == "" {
-			req.Config.Name = name
-		}
-		switch {
-		case req.Config.Name != name:
-			resp.Error = ErrStreamMismatch()
-		case m.streams[name] != nil:
-			resp.Error = ErrStreamNameExistRestoreFailed()
+		} else {
+			_, resp.Error = CheckStreamRestore(StreamNameFromSubject(subj), &req, m.env())
 		}
 		return marshal(resp)
 	}

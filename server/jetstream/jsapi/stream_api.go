@@ -1,9 +1,24 @@
 package jsapi
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Requests and responses of the stream API ($JS.API.STREAM.*). Field order
 // is the reference's, which fixes the order of keys in the marshalled JSON.
+//
+// What the reference puts in the stream info of each response (the
+// JetStream layer fills StreamInfo accordingly):
+//   - CREATE: config with WithDynamicStreamMetadata, created, state, mirror
+//     and sources progress, ts; no domain; did_create true (also when the
+//     create was idempotent).
+//   - UPDATE: the same plus domain; no did_create.
+//   - INFO: the same as UPDATE plus cluster ({"leader":<server name>} and
+//     the cluster name when there is one, also when not clustered) and
+//     alternates; state with subjects / deleted only when asked.
+//   - LIST: stored config (no _nats.ver / _nats.level), domain, no cluster.
+//   - SNAPSHOT: stored config and state, no StreamInfo.
 //
 // Request types keep the reference's Go names (JSApiStreamInfoRequest...):
 // encoding/json names the decoded type in type errors ("cannot unmarshal
@@ -37,6 +52,36 @@ type StreamInfoResponse struct {
 	ApiResponse
 	ApiPaged
 	*StreamInfo
+}
+
+// SubjectsPage cuts the page of per-subject counts that STREAM.INFO with
+// subjects_filter returns: all of them when they fit from offset 0, else
+// the page of MaxSubjectDetails subjects (in name order) starting at
+// offset. The paging fields stay zero when no subject matches.
+func SubjectsPage(totals map[string]uint64, offset int) (map[string]uint64, ApiPaged) {
+	if len(totals) == 0 {
+		return nil, ApiPaged{}
+	}
+	offset = max(offset, 0)
+	paged := ApiPaged{Total: len(totals), Offset: offset, Limit: MaxSubjectDetails}
+	if offset == 0 && len(totals) <= MaxSubjectDetails {
+		return totals, paged
+	}
+	names := make([]string, 0, len(totals))
+	for s := range totals {
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	page, _ := Page(names, offset, MaxSubjectDetails)
+	paged.Offset = min(offset, len(names))
+	if len(page) == 0 {
+		return nil, paged
+	}
+	out := make(map[string]uint64, len(page))
+	for _, s := range page {
+		out[s] = totals[s]
+	}
+	return out, paged
 }
 
 // StreamDeleteResponse answers STREAM.DELETE.
