@@ -29,20 +29,47 @@ func (l *Log) writer() {
 				}
 				break
 			}
+			if l.holdBatch() {
+				// A sync is running: nothing written now could commit
+				// before the next one anyway. Gather until it ends or
+				// enough has gathered to be worth writing meanwhile.
+				l.mu.Unlock()
+				break
+			}
 			buf := l.pend
 			l.pend = l.spare[:0]
 			last := l.last.Load()
 			l.space.Broadcast()
 			l.mu.Unlock()
 
+			if l.failed() != nil {
+				return // nothing written now could ever commit
+			}
 			err := l.writeBatch(buf, last)
 			l.spare = buf[:0]
 			if err != nil {
 				l.fail(err)
 				return
 			}
+			// Outside wmu: subscribers may call back into the log.
+			if l.opts.Sync.Always() {
+				signal(l.kick)
+			} else {
+				l.commit(last)
+			}
 		}
 	}
+}
+
+// writeAhead is how much the writer gathers while a sync runs before it
+// writes anyway, so that large volumes overlap their write with the sync.
+const writeAhead = 256 << 10
+
+// holdBatch reports whether the writer should leave l.pend gathering; l.mu
+// is held. The syncer wakes the writer when it finishes; Append wakes it
+// when l.pend reaches writeAhead.
+func (l *Log) holdBatch() bool {
+	return l.syncing.Load() && len(l.pend) < writeAhead && !l.closing && l.opts.Sync.Always()
 }
 
 // writeBatch writes the frames in buf (records up to last) through tidwall.
@@ -94,6 +121,7 @@ func (l *Log) writeBatch(buf []byte, last uint64) error {
 	l.st.bytes.Add(bytes)
 	var tail *os.File
 	if cycled {
+		l.publishStarts()
 		l.st.segments.Add(1)
 		var err error
 		path := filepath.Join(l.dir, segmentName(l.starts[len(l.starts)-1]))
@@ -117,11 +145,6 @@ func (l *Log) writeBatch(buf []byte, last uint64) error {
 	}
 	l.scond.Broadcast()
 	l.smu.Unlock()
-	if l.opts.Sync.Always() {
-		signal(l.kick)
-	} else {
-		l.commit(last)
-	}
 	return nil
 }
 
@@ -180,7 +203,11 @@ func (l *Log) syncTo(f *os.File, dirty bool) error {
 		l.st.dirSyncs.Add(1)
 	}
 	t0 := time.Now()
-	if err := l.opts.syncFn(f); err != nil {
+	l.syncing.Store(true)
+	err := l.opts.syncFn(f)
+	l.syncing.Store(false)
+	signal(l.wake) // release what the writer held back
+	if err != nil {
 		return fmt.Errorf("wal: sync: %w", err)
 	}
 	l.st.syncNanos.Add(uint64(time.Since(t0)))

@@ -10,6 +10,7 @@ var (
 	ErrClosed   = errors.New("wal: log closed")
 	ErrCorrupt  = errors.New("wal: log corrupt")
 	ErrDamaged  = errors.New("wal: record lost to damage")
+	ErrScrubbed = errors.New("wal: record scrubbed")
 	ErrNotFound = errors.New("wal: no such record")
 	ErrNoKey    = errors.New("wal: log is encrypted and no key was given")
 	ErrTooLarge = errors.New("wal: record too large")

@@ -2,9 +2,11 @@ package wal
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -46,11 +48,13 @@ type Log struct {
 
 	// Writer side: the writer goroutine, and TruncateFront, hold wmu while
 	// they touch tidwall's tail and the mirror of its segment layout.
-	wmu      sync.Mutex
-	spare    []byte
-	batch    twal.Batch
-	starts   []uint64 // first index of each segment file
-	tailSize int64    // bytes in the tail segment, as tidwall counts them
+	wmu    sync.Mutex
+	spare  []byte
+	batch  twal.Batch
+	starts []uint64 // first index of each segment file
+	// startsView is a copy of starts for readers that cannot take wmu.
+	startsView atomic.Pointer[[]uint64]
+	tailSize   int64 // bytes in the tail segment, as tidwall counts them
 
 	// readMu serialises tidwall reads: loading an older segment into its
 	// cache mutates shared state under a read lock.
@@ -67,6 +71,7 @@ type Log struct {
 	retired  []*os.File // former tail descriptors for the syncer to close
 	kick     chan struct{}
 	stop     chan struct{}
+	syncing  atomic.Bool // an fdatasync is in flight
 
 	last      atomic.Uint64 // last index appended
 	first     atomic.Uint64
@@ -163,6 +168,7 @@ func (l *Log) start(rec *recovered) error {
 	if !l.opts.NoPrealloc {
 		preallocate(l.syncF, l.preallocSize())
 	}
+	l.publishStarts()
 	l.space.L = &l.mu
 	l.scond.L = &l.smu
 	l.first.Store(first)
@@ -212,7 +218,7 @@ func (l *Log) Append(data []byte) (uint64, error) {
 		return 0, ErrClosed
 	}
 	idx := l.last.Load() + 1
-	wasEmpty := len(l.pend) == 0
+	before := len(l.pend)
 	if l.sealer == nil {
 		l.pend = appendFrameHeader(l.pend, kindPlain, len(data), idx)
 		l.pend = append(l.pend, data...)
@@ -226,8 +232,9 @@ func (l *Log) Append(data []byte) (uint64, error) {
 	l.last.Store(idx)
 	l.appends++
 	l.payload += uint64(len(data))
+	after := len(l.pend)
 	l.mu.Unlock()
-	if wasEmpty {
+	if before == 0 || (before < writeAhead && after >= writeAhead) {
 		signal(l.wake)
 	}
 	return idx, nil
@@ -332,19 +339,28 @@ func (l *Log) Read(index uint64, buf []byte) ([]byte, error) {
 	if err := l.Wait(index); err != nil {
 		return buf[:0], err
 	}
+	// raw aliases tidwall's segment memory, which Scrub may overwrite:
+	// decode it under readMu.
 	l.readMu.Lock()
-	raw, err := l.tw.Read(index)
-	l.readMu.Unlock()
-	switch err {
-	case nil:
-	case twal.ErrNotFound:
-		return buf[:0], fmt.Errorf("wal: read %d: %w", index, ErrNotFound)
-	case twal.ErrClosed:
-		return buf[:0], ErrClosed
-	default:
-		return buf[:0], fmt.Errorf("wal: read %d: %w", index, err)
+	defer l.readMu.Unlock()
+	raw, err := l.twRead(index)
+	if err != nil {
+		return buf[:0], err
 	}
 	return l.decode(index, raw, buf[:0])
+}
+
+func (l *Log) twRead(index uint64) ([]byte, error) {
+	raw, err := l.tw.Read(index)
+	switch err {
+	case nil:
+		return raw, nil
+	case twal.ErrNotFound:
+		return nil, fmt.Errorf("wal: read %d: %w", index, ErrNotFound)
+	case twal.ErrClosed:
+		return nil, ErrClosed
+	}
+	return nil, fmt.Errorf("wal: read %d: %w", index, err)
 }
 
 // decode checks a stored frame and appends its record to dst.
@@ -359,6 +375,8 @@ func (l *Log) decode(index uint64, raw, dst []byte) ([]byte, error) {
 		return append(dst, f.body...), nil
 	case kindDamaged:
 		return dst, &DamagedError{Index: index}
+	case kindScrub:
+		return dst, fmt.Errorf("wal: read %d: %w", index, ErrScrubbed)
 	}
 	s := l.sealers[binary.LittleEndian.Uint32(f.body)]
 	if s == nil {
@@ -375,19 +393,27 @@ func (l *Log) decode(index uint64, raw, dst []byte) ([]byte, error) {
 	return out, nil
 }
 
+// segmentOf names the segment file holding index, for error reports. It
+// takes no lock: readers call it while holding readMu.
 func (l *Log) segmentOf(index uint64) string {
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
-	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > index }) - 1
+	starts := *l.startsView.Load()
+	i := sort.Search(len(starts), func(i int) bool { return starts[i] > index }) - 1
 	if i < 0 {
 		return "?"
 	}
-	return segmentName(l.starts[i])
+	return segmentName(starts[i])
+}
+
+// publishStarts updates the lock-free copy of starts; wmu is held.
+func (l *Log) publishStarts() {
+	s := slices.Clone(l.starts)
+	l.startsView.Store(&s)
 }
 
 // Replay calls fn for every record from index from (FirstIndex when from is
 // 0) to the LastIndex at the time of the call, in order, with data valid
-// only during the call. It stops at the first error: fn's, or a damaged or
+// only during the call. Scrubbed records are skipped: their owner erased
+// them on purpose. It stops at the first error: fn's, or a damaged or
 // corrupt record (a *DamagedError names its index; resume after it with
 // Replay(index+1, fn) once the loss is handled).
 func (l *Log) Replay(from uint64, fn func(index uint64, data []byte) error) error {
@@ -401,6 +427,9 @@ func (l *Log) Replay(from uint64, fn func(index uint64, data []byte) error) erro
 	var buf []byte
 	for i := from; i <= last; i++ {
 		data, err := l.Read(i, buf)
+		if errors.Is(err, ErrScrubbed) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -446,6 +475,7 @@ func (l *Log) TruncateFront(index uint64) error {
 	}
 	l.st.bytes.Add(uint64(fi.Size()))
 	l.starts = append([]uint64{index}, l.starts[i+1:]...)
+	l.publishStarts()
 	l.first.Store(index)
 	if tailHit {
 		// tidwall replaced the tail file: sync through the new one.

@@ -179,6 +179,7 @@ func TestWatermark(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	l.Close() // Wait returns before subscribers run; Close waits for them
 	mu.Lock()
 	defer mu.Unlock()
 	for i := 1; i < len(seen); i++ {

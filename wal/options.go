@@ -13,7 +13,7 @@ import (
 const (
 	DefaultSegmentSize   = 4 << 20
 	DefaultMaxRecordSize = 64 << 20
-	DefaultMaxPending    = 64 << 20
+	DefaultMaxPending    = 4 << 20
 )
 
 // SyncPolicy says when appended records count as durable. The zero value is
@@ -94,7 +94,8 @@ type Options struct {
 	// length beyond it.
 	MaxRecordSize int
 	// MaxPending bounds the bytes appended but not yet written; Append
-	// blocks beyond it (default 64 MiB).
+	// blocks beyond it (default 4 MiB). It also bounds a
+	// batch, hence commit latency under a flood of appends.
 	MaxPending int
 	// NoPrealloc turns off preallocation of segment files.
 	NoPrealloc bool

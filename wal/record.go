@@ -11,6 +11,7 @@ const (
 	kindPlain   = 0x01 // body is the record
 	kindSealed  = 0x02 // body is epoch u32 + AEAD(record)
 	kindDamaged = 0x03 // placeholder written by recovery for a record lost to damage
+	kindScrub   = 0x04 // record overwritten by Scrub: zero body of the original length
 
 	offCRC     = 0
 	offKind    = 4
@@ -83,6 +84,7 @@ func decodeFrame(f []byte, maxBody int) (frame, bool) {
 		if n != 0 {
 			return frame{}, false
 		}
+	case kindScrub:
 	default:
 		return frame{}, false
 	}
@@ -102,7 +104,7 @@ func entryAt(data []byte, pos, maxBody int) (f frame, next int, ok bool) {
 	start := pos + n
 	end := start + int(size)
 	// Cheap rejections first: resynchronisation calls this at every offset.
-	if k := data[start+offKind]; k != kindPlain && k != kindSealed && k != kindDamaged {
+	if k := data[start+offKind]; k < kindPlain || k > kindScrub {
 		return frame{}, 0, false
 	}
 	f, ok = decodeFrame(data[start:end], maxBody)
@@ -142,6 +144,7 @@ type segScan struct {
 	sealed   int    // sealed records
 	plain    int    // plaintext records
 	damaged  int    // placeholders left by an earlier recovery
+	scrubbed int    // records overwritten by Scrub
 	minEpoch uint32 // smallest epoch of a sealed record
 	maxEpoch uint32
 }
@@ -180,6 +183,8 @@ func (s *segScan) note(f frame) {
 		s.plain++
 	case kindDamaged:
 		s.damaged++
+	case kindScrub:
+		s.scrubbed++
 	case kindSealed:
 		s.sealed++
 		e := binary.LittleEndian.Uint32(f.body)

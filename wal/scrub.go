@@ -1,0 +1,88 @@
+package wal
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Scrub overwrites record index where it lies, on disk and in tidwall's
+// memory, with a scrubbed frame of the same length: kind 4, zero body, so
+// the records after it keep their places. Read then fails with ErrScrubbed
+// and Replay skips it. It is how a secure-erase delete reaches the log; the
+// record must be committed (Scrub waits for it).
+//
+// Scrub overwrites the bytes of the live file only: copies the file system
+// freed earlier (a segment that TruncateFront or recovery rewrote) are out
+// of its reach, which encryption at rest covers.
+func (l *Log) Scrub(index uint64) error {
+	if index == 0 || index < l.first.Load() || index > l.last.Load() {
+		return fmt.Errorf("wal: scrub %d: %w", index, ErrNotFound)
+	}
+	if err := l.Wait(index); err != nil {
+		return err
+	}
+	// wmu keeps the writer from growing (and so copying) tidwall's tail
+	// buffer while it is overwritten; readMu keeps readers off it.
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.readMu.Lock()
+	defer l.readMu.Unlock()
+	if err := l.failed(); err != nil {
+		return err
+	}
+	raw, err := l.twRead(index) // aliases tidwall's copy of the segment
+	if err != nil {
+		return err
+	}
+	if f, ok := decodeFrame(raw, maxFrameBody); !ok || f.index != index {
+		return &CorruptError{Segment: l.segmentOf(index), First: index, Last: index,
+			Bytes: int64(len(raw)), Reason: "checksum or header mismatch"}
+	} else if f.kind == kindScrub {
+		return nil
+	}
+	name := l.segmentOf(index)
+	path := filepath.Join(l.dir, name)
+	off, err := frameOffset(path, index)
+	if err != nil {
+		return fmt.Errorf("wal: scrub %d in %s: %w", index, name, err)
+	}
+	clear(raw[headerSize:])
+	raw[offKind] = kindScrub
+	finishFrame(raw)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("wal: scrub %d: %w", index, err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(raw, off); err != nil {
+		err = fmt.Errorf("wal: scrub %d: %w", index, err)
+		l.fail(err)
+		return err
+	}
+	if err := l.opts.syncFn(f); err != nil {
+		err = fmt.Errorf("wal: scrub %d: %w", index, err)
+		l.fail(err)
+		return err
+	}
+	return nil
+}
+
+// frameOffset finds where record index's frame starts in a segment file.
+func frameOffset(path string, index uint64) (int64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	for pos := 0; pos < len(data); {
+		f, next, ok := entryAt(data, pos, maxFrameBody)
+		if !ok {
+			break
+		}
+		if f.index == index {
+			return int64(next - headerSize - len(f.body)), nil
+		}
+		pos = next
+	}
+	return 0, fmt.Errorf("record not found in the file: %w", ErrCorrupt)
+}
