@@ -2,11 +2,12 @@ package jsapi
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,8 +23,9 @@ var (
 		"reference nats-server v2.15.3 binary, for -capture")
 )
 
-// TestCaptureGolden runs goldenScript against a fresh reference server and
-// stores its replies in testdata/golden. It only runs with -capture:
+// TestCaptureGolden runs goldenScript and goldenShapes against a fresh
+// reference server and stores its replies in goldenFile. It only runs with
+// -capture:
 //
 //	go test ./server/jetstream/jsapi -run TestCaptureGolden -capture
 func TestCaptureGolden(t *testing.T) {
@@ -37,13 +39,8 @@ func TestCaptureGolden(t *testing.T) {
 	}
 	defer nc.Close()
 
-	dir := filepath.Join("testdata", "golden")
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	var archive bytes.Buffer
+	archive.WriteString(goldenHeader)
 	for _, st := range append(slices.Clone(goldenScript), goldenShapes...) {
 		m := nats.NewMsg(st.subject)
 		m.Data = []byte(st.body)
@@ -54,7 +51,7 @@ func TestCaptureGolden(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		name, data := st.name+".json", resp.Data
+		data := resp.Data
 		if status := resp.Header.Get("Status"); status != "" {
 			// A status-only reply (direct get): keep its header block.
 			if len(resp.Data) != 0 || len(resp.Header) > 2 {
@@ -64,11 +61,15 @@ func TestCaptureGolden(t *testing.T) {
 			if d := resp.Header.Get("Description"); d != "" {
 				line += " " + d
 			}
-			name, data = st.name+".hdr", []byte("NATS/1.0 "+line+"\r\n\r\n")
+			data = []byte("NATS/1.0 " + line + "\r\n\r\n")
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
+		if bytes.Contains(data, []byte("\n-- ")) {
+			t.Fatalf("%s: reply holds an archive marker", st.name)
 		}
+		fmt.Fprintf(&archive, "-- %s --\n%s\n", st.name, data)
+	}
+	if err := os.WriteFile(goldenFile, archive.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -3,7 +3,6 @@ package jsapi
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,21 +18,45 @@ import (
 // two servers (creation times, the server name, API counters) are
 // normalized on the reference's side.
 func TestGoldenReplay(t *testing.T) {
+	golden := readGolden(t)
 	m := newRefModel()
 	for _, st := range goldenScript {
-		want, err := os.ReadFile(filepath.Join("testdata", "golden", st.name+".json"))
-		if os.IsNotExist(err) {
-			// Status-only replies (direct get) are kept as their header block.
-			want, err = os.ReadFile(filepath.Join("testdata", "golden", st.name+".hdr"))
-		}
-		if err != nil {
-			t.Fatalf("%s: %v (run TestCaptureGolden -capture)", st.name, err)
+		want, ok := golden[st.name]
+		if !ok {
+			t.Fatalf("%s: no reply in %s (run TestCaptureGolden -capture)", st.name, goldenFile)
 		}
 		got := m.handle(st)
 		if w := normalizeGolden(want); string(got) != w {
 			t.Errorf("%s:\n got %s\nwant %s", st.name, got, w)
 		}
 	}
+}
+
+// goldenFile holds the reference's replies, each after a "-- name --"
+// line and followed by a newline (status-only replies are their header
+// block, "NATS/1.0 408 Bad Request\r\n\r\n").
+const goldenFile = "testdata/nats-server-v2.15.3.txt"
+
+const goldenHeader = "Replies of nats-server v2.15.3 to the requests of goldenScript and goldenShapes\n" +
+	"(golden_cases_test.go), captured by TestCaptureGolden.\n"
+
+func readGolden(t *testing.T) map[string][]byte {
+	t.Helper()
+	raw, err := os.ReadFile(goldenFile)
+	if err != nil {
+		t.Fatalf("%v (run TestCaptureGolden -capture)", err)
+	}
+	out := map[string][]byte{}
+	// Each reply ends with the newline that the next "\n-- " (or the end
+	// of the file) starts with.
+	for _, part := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n-- ")[1:] {
+		name, body, ok := strings.Cut(part, " --\n")
+		if !ok {
+			t.Fatalf("%s: bad entry %.40q", goldenFile, part)
+		}
+		out[name] = []byte(body)
+	}
+	return out
 }
 
 var (

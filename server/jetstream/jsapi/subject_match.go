@@ -145,7 +145,7 @@ func IsValidName(name string) bool {
 // (_R_.), gateway routed replies (_GR_., $GR.), and JetStream's own $JS.API,
 // $JS.<domain>.API, $JS.ACK, $JS.FC, $JS.SNAPSHOT and $JS.EVENT.
 func IsReservedSubject(s string) bool {
-	if hasTokenPrefix(s, "_R_.") || hasTokenPrefix(s, "_GR_.") || hasTokenPrefix(s, "$GR.") {
+	if strings.HasPrefix(s, "_R_.") || hasTokenPrefix(s, "_GR_.") || hasTokenPrefix(s, "$GR.") {
 		return true
 	}
 	if !strings.HasPrefix(s, "$JS.") {
@@ -162,8 +162,8 @@ func IsReservedSubject(s string) bool {
 	return len(toks) >= 3 && toks[2] == "API"
 }
 
-// hasTokenPrefix is a prefix test that, like the reference's, needs at
-// least one byte after the prefix.
+// hasTokenPrefix is a prefix test that, like the reference's for gateway
+// replies, needs at least one byte after the prefix.
 func hasTokenPrefix(s, p string) bool {
 	return len(s) > len(p) && s[:len(p)] == p
 }

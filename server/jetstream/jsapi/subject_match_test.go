@@ -94,7 +94,7 @@ func TestIsValidName(t *testing.T) {
 
 func TestIsReservedSubject(t *testing.T) {
 	for s, want := range map[string]bool{
-		"_R_.abc": true, "_GR_.x.y": true, "$GR.x": true, "_R_.": false,
+		"_R_.abc": true, "_GR_.x.y": true, "$GR.x": true, "_R_.": true, "_GR_.": false,
 		"$JS.API.STREAM.INFO.X": true, "$JS.API": true, "$JS.ACK.S.C": true, "$JS.FC.x": true,
 		"$JS.SNAPSHOT.ACK.S.x": true, "$JS.EVENT.ADVISORY.API": true, "$JS.hub.API.INFO": true,
 		"$JS.other.thing": false, "$JSX.API": false, "snap.deliver": false, "_INBOX.x": false,
