@@ -13,7 +13,13 @@
 // key for key. Marshal with encoding/json's defaults: the reference escapes
 // '<', '>' and '&' in strings ("a.\u003e"), and so must Keel.
 //
-// Errors are *ApiError values built by the constructors in errors_table.go
-// (generated from errors.txt by internal/errgen): ErrStreamNotFound() has
-// code 404 and err_code 10059, as in the reference.
+// Errors are *ApiError values built by the constructors in errors_new.go
+// (generated with errors_table.go from errors.txt by internal/errgen):
+// ErrStreamNotFound() has code 404 and err_code 10059, as in the reference.
+//
+// testdata/nats-server-v2.15.3.txt holds the reference's replies to the
+// requests in golden_cases_test.go; the tests replay them through this
+// package and compare bytes. Recapture with
+//
+//	go test ./server/jetstream/jsapi -run TestCaptureGolden -capture
 package jsapi
