@@ -2,7 +2,6 @@ package index
 
 import (
 	"bytes"
-	"math"
 	"unsafe"
 )
 
@@ -28,10 +27,10 @@ type SubjectState struct {
 // stored once and prefixes shared between subjects are stored once too.
 //
 // The tree is a radix tree (a compressed trie branching on bytes) laid out
-// in arenas: nodes, leaves, edge tables and subject bytes live in a few flat
-// slices addressed by 32-bit offsets. There are no Go pointers inside, so
-// the garbage collector never scans it however many subjects it holds, and
-// per-subject memory stays small (see BenchmarkTreeMemory).
+// in arenas addressed by 32-bit offsets: node records, leaves and key bytes
+// live in three flat slices. There are no Go pointers inside, so the garbage
+// collector never scans it however many subjects it holds, and a subject
+// costs about 65 bytes with its state (see BenchmarkTreeMemory).
 //
 // The zero Tree is empty and ready to use. A Tree must not be copied after
 // first use. It is not safe for concurrent use, except that the read-only
@@ -43,19 +42,17 @@ type SubjectState struct {
 type Tree struct {
 	root   ref
 	size   int
-	nodes  []node
+	nodes  []byte // node records, see tree_arena.go
 	leaves []leaf
-	data   []byte // node prefixes and leaf suffixes
-	live   int    // bytes of data referenced by live nodes and leaves
-	ekeys  []byte // edge bytes, one block per node, sorted within a block
-	erefs  []ref  // edge targets, parallel to ekeys
+	data   []byte // key bytes of spans longer than inlineMax
+	live   int    // bytes of data referenced by live spans
 
-	freeNode uint32               // head of the free node list (0: empty)
 	freeLeaf uint32               // head of the free leaf list (0: empty)
-	freeEdge [maxClass + 1]uint32 // free edge blocks per size class
+	freeNode [maxClass + 1]uint32 // free node records per size class
 }
 
-// ref addresses a node or a leaf: 0 is nil, the top bit tags leaves.
+// ref addresses a node or a leaf: 0 is nil, the top bit tags leaves (an
+// index into leaves); otherwise it is a node record's offset in nodes.
 type ref uint32
 
 const leafTag ref = 1 << 31
@@ -67,27 +64,21 @@ func (r ref) idx() uint32  { return uint32(r &^ leafTag) }
 // holds (the suffix after the edge byte that leads to it).
 type leaf struct {
 	st  SubjectState
-	off uint32 // suffix offset in data; next free leaf when free
-	n   uint32 // suffix length; freeMark when free
+	sfx span // n == freeMark when the leaf is free; off then links the free list
 }
 
-const freeMark = math.MaxUint32
+const freeMark = ^uint32(0)
 
-// node is a branch point. Every key below it continues with the node's
-// prefix; then either ends here (term) or continues through one of the
-// edges, each labelled with the next byte. A live node always has at least
-// two ways down (two edges, or one edge and a term): otherwise it is merged
-// into its parent's edge.
-type node struct {
-	off   uint32 // prefix offset in data; next free node when free
-	n     uint32 // prefix length
-	edges uint32 // offset of this node's edge block in ekeys/erefs
-	cnt   uint16 // edges in use
-	class uint8  // the edge block holds 1<<class edges; 0 when free
-	term  ref    // leaf whose key ends right after the prefix, or 0
+// span holds a piece of a key: up to inlineMax bytes are packed into off
+// (little-endian, zero-padded), so that short pieces, the common case below
+// the top of the tree, cost no extra memory access; longer ones are off, n
+// in data.
+type span struct {
+	off uint32
+	n   uint32
 }
 
-const maxClass = 8 // 256 edges: one per byte value
+const inlineMax = 4
 
 // Len returns the number of subjects in the tree.
 func (t *Tree) Len() int { return t.size }
@@ -95,10 +86,7 @@ func (t *Tree) Len() int { return t.size }
 // MemoryBytes returns the bytes allocated for the tree's arenas, which is
 // all the memory it holds.
 func (t *Tree) MemoryBytes() int {
-	return cap(t.nodes)*int(unsafe.Sizeof(node{})) +
-		cap(t.leaves)*int(unsafe.Sizeof(leaf{})) +
-		cap(t.data) + cap(t.ekeys) + cap(t.erefs)*int(unsafe.Sizeof(ref(0))) +
-		int(unsafe.Sizeof(*t))
+	return cap(t.nodes) + cap(t.leaves)*int(unsafe.Sizeof(leaf{})) + cap(t.data) + int(unsafe.Sizeof(*t))
 }
 
 // Lookup returns the state of subject, or nil when the tree doesn't hold it.
@@ -108,30 +96,31 @@ func (t *Tree) Lookup(subject string) *SubjectState {
 	for r != 0 {
 		if r.isLeaf() {
 			l := &t.leaves[r.idx()]
-			if string(t.data[l.off:l.off+l.n]) == subject[pos:] {
+			if t.spanEqual(l.sfx, subject[pos:]) {
 				return &l.st
 			}
 			return nil
 		}
-		nd := &t.nodes[r.idx()]
-		if nd.n > 0 {
-			end := pos + int(nd.n)
-			if end > len(subject) || string(t.data[nd.off:nd.off+nd.n]) != subject[pos:end] {
+		n := uint32(r)
+		h := t.header(n)
+		if h.pre.n > 0 {
+			end := pos + int(h.pre.n)
+			if end > len(subject) || !t.spanEqual(h.pre, subject[pos:end]) {
 				return nil
 			}
 			pos = end
 		}
 		if pos == len(subject) {
-			if nd.term == 0 {
+			if h.term == 0 {
 				return nil
 			}
-			return &t.leaves[nd.term.idx()].st
+			return &t.leaves[h.term.idx()].st
 		}
-		i := bytes.IndexByte(t.ekeys[nd.edges:nd.edges+uint32(nd.cnt)], subject[pos])
+		i := bytes.IndexByte(t.keys(n, h), subject[pos])
 		if i < 0 {
 			return nil
 		}
-		r = t.erefs[nd.edges+uint32(i)]
+		r = t.child(n, h, i)
 		pos++
 	}
 	return nil
@@ -156,75 +145,83 @@ func (t *Tree) Insert(subject string) (st *SubjectState, created bool) {
 	slot := rootSlot
 	r := t.root
 	pos := 0
+	var buf [inlineMax]byte
 	for {
+		rest := subject[pos:]
 		if r.isLeaf() {
 			l := &t.leaves[r.idx()]
-			suffix := t.data[l.off : l.off+l.n]
-			rest := subject[pos:]
-			if string(suffix) == rest {
+			sfx := l.sfx
+			sb := t.spanBytes(sfx, &buf)
+			if string(sb) == rest {
 				return &l.st, false
 			}
-			c := commonPrefix(suffix, rest)
-			// The leaf's suffix splits into a new node's prefix, the edge
-			// byte and the leaf's shorter suffix: all of them stay where
-			// they are in data.
-			ni := t.newNode(l.off, uint32(c))
-			lr := r
-			if c == len(suffix) {
-				l.off += uint32(c)
-				l.n = 0
-				t.nodes[ni].term = lr
+			// The leaf's suffix splits into a new node's prefix, an edge
+			// byte and the leaf's shorter suffix; long pieces keep their
+			// bytes where they are in data.
+			c := commonPrefix(sb, rest)
+			pre := t.sub(sfx, 0, c)
+			var b byte
+			if c < len(sb) {
+				b = sb[c]
+				l.sfx = t.sub(sfx, c+1, len(sb))
 			} else {
-				b := suffix[c]
-				l.off += uint32(c) + 1
-				l.n -= uint32(c) + 1
-				t.live--
-				t.addEdge(ni, b, lr)
+				l.sfx = span{}
 			}
-			nl := t.attach(ni, rest, c)
-			t.setSlot(slot, ref(ni))
+			t.release(sfx)
+			n := t.newNode(pre)
+			if c < len(sb) {
+				t.addEdge(n, b, r)
+			} else {
+				t.setTerm(n, r)
+			}
+			nl := t.attach(n, rest, c)
+			t.setSlot(slot, ref(n))
 			t.size++
 			return &t.leaves[nl.idx()].st, true
 		}
-		ni := r.idx()
-		nd := &t.nodes[ni]
-		prefix := t.data[nd.off : nd.off+nd.n]
-		rest := subject[pos:]
-		if c := commonPrefix(prefix, rest); c < len(prefix) {
-			// The new key leaves this node's prefix early: a new node takes
-			// the shared part and the old node hangs below it.
-			pi := t.newNode(nd.off, uint32(c))
-			nd = &t.nodes[ni]
-			b := prefix[c]
-			nd.off += uint32(c) + 1
-			nd.n -= uint32(c) + 1
-			t.live--
-			t.addEdge(pi, b, r)
-			nl := t.attach(pi, rest, c)
-			t.setSlot(slot, ref(pi))
-			t.size++
-			return &t.leaves[nl.idx()].st, true
+		n := uint32(r)
+		h := t.header(n)
+		if h.pre.n > 0 {
+			end := pos + int(h.pre.n)
+			if end > len(subject) || !t.spanEqual(h.pre, subject[pos:end]) {
+				// The key leaves this node's prefix early: a new node
+				// takes the shared part and this one hangs below it.
+				pb := t.spanBytes(h.pre, &buf)
+				c := commonPrefix(pb, rest)
+				b := pb[c]
+				t.setPrefix(n, t.sub(h.pre, c+1, len(pb)))
+				pre := t.sub(h.pre, 0, c)
+				t.release(h.pre)
+				p := t.newNode(pre)
+				t.addEdge(p, b, r)
+				nl := t.attach(p, rest, c)
+				t.setSlot(slot, ref(p))
+				t.size++
+				return &t.leaves[nl.idx()].st, true
+			}
+			pos = end
 		}
-		pos += len(prefix)
 		if pos == len(subject) {
-			if nd.term != 0 {
-				return &t.leaves[nd.term.idx()].st, false
+			if h.term != 0 {
+				return &t.leaves[h.term.idx()].st, false
 			}
 			lr := t.newLeaf("")
-			t.nodes[ni].term = lr
+			t.setTerm(n, lr)
 			t.size++
 			return &t.leaves[lr.idx()].st, true
 		}
 		b := subject[pos]
-		i := bytes.IndexByte(t.ekeys[nd.edges:nd.edges+uint32(nd.cnt)], b)
+		i := bytes.IndexByte(t.keys(n, h), b)
 		if i < 0 {
 			lr := t.newLeaf(subject[pos+1:])
-			t.addEdge(ni, b, lr)
+			if m := t.addEdge(n, b, lr); m != n {
+				t.setSlot(slot, ref(m))
+			}
 			t.size++
 			return &t.leaves[lr.idx()].st, true
 		}
-		slot = int(nd.edges) + i
-		r = t.erefs[slot]
+		slot = int(t.childSlot(n, h, i))
+		r = t.child(n, h, i)
 		pos++
 	}
 }
@@ -235,16 +232,16 @@ func (t *Tree) InsertBytes(subject []byte) (st *SubjectState, created bool) {
 	return t.Insert(bstr(subject))
 }
 
-// attach hangs a new leaf for rest (of which c bytes are node ni's prefix)
-// below node ni, as its term when nothing is left.
-func (t *Tree) attach(ni uint32, rest string, c int) ref {
+// attach hangs a new leaf for rest, whose first c bytes are the prefix of
+// the new node n, below n: as its term when nothing is left.
+func (t *Tree) attach(n uint32, rest string, c int) ref {
 	if c == len(rest) {
 		lr := t.newLeaf("")
-		t.nodes[ni].term = lr
+		t.setTerm(n, lr)
 		return lr
 	}
 	lr := t.newLeaf(rest[c+1:])
-	t.addEdge(ni, rest[c], lr)
+	t.addEdge(n, rest[c], lr) // a new node has room for two edges
 	return lr
 }
 
@@ -258,51 +255,50 @@ func (t *Tree) Delete(subject string) (SubjectState, bool) {
 	for r != 0 {
 		if r.isLeaf() {
 			li := r.idx()
-			l := &t.leaves[li]
-			if string(t.data[l.off:l.off+l.n]) != subject[pos:] {
+			if !t.spanEqual(t.leaves[li].sfx, subject[pos:]) {
 				return SubjectState{}, false
 			}
-			st := l.st
+			st := t.leaves[li].st
 			t.freeLeafAt(li)
 			if parent == 0 {
 				t.root = 0
 			} else {
-				t.removeEdge(parent, slot-int(t.nodes[parent].edges))
+				t.removeEdge(parent, uint32(slot))
 				t.fixNode(parent, pslot)
 			}
 			t.size--
 			t.maybeCompact()
 			return st, true
 		}
-		ni := r.idx()
-		nd := &t.nodes[ni]
-		if nd.n > 0 {
-			end := pos + int(nd.n)
-			if end > len(subject) || string(t.data[nd.off:nd.off+nd.n]) != subject[pos:end] {
+		n := uint32(r)
+		h := t.header(n)
+		if h.pre.n > 0 {
+			end := pos + int(h.pre.n)
+			if end > len(subject) || !t.spanEqual(h.pre, subject[pos:end]) {
 				return SubjectState{}, false
 			}
 			pos = end
 		}
 		if pos == len(subject) {
-			if nd.term == 0 {
+			if h.term == 0 {
 				return SubjectState{}, false
 			}
-			li := nd.term.idx()
+			li := h.term.idx()
 			st := t.leaves[li].st
 			t.freeLeafAt(li)
-			nd.term = 0
-			t.fixNode(ni, slot)
+			t.setTerm(n, 0)
+			t.fixNode(n, slot)
 			t.size--
 			t.maybeCompact()
 			return st, true
 		}
-		i := bytes.IndexByte(t.ekeys[nd.edges:nd.edges+uint32(nd.cnt)], subject[pos])
+		i := bytes.IndexByte(t.keys(n, h), subject[pos])
 		if i < 0 {
 			return SubjectState{}, false
 		}
-		parent, pslot = ni, slot
-		slot = int(nd.edges) + i
-		r = t.erefs[slot]
+		parent, pslot = n, slot
+		slot = int(t.childSlot(n, h, i))
+		r = t.child(n, h, i)
 		pos++
 	}
 	return SubjectState{}, false
@@ -313,39 +309,37 @@ func (t *Tree) DeleteBytes(subject []byte) (SubjectState, bool) {
 	return t.Delete(bstr(subject))
 }
 
-// fixNode restores the invariant of node ni (referenced from slot) after it
+// fixNode restores the invariant of node n (referenced from slot) after it
 // lost an edge or its term: a node left with one way down is folded away.
-func (t *Tree) fixNode(ni uint32, slot int) {
-	nd := &t.nodes[ni]
+func (t *Tree) fixNode(n uint32, slot int) {
+	h := t.header(n)
 	switch {
-	case nd.cnt == 0:
+	case h.cnt == 0:
 		// Only the term is left: the leaf takes the node's place, and the
 		// node's prefix becomes its suffix.
-		lr := nd.term
-		l := &t.leaves[lr.idx()]
-		l.off, l.n = nd.off, nd.n
-		t.freeNodeAt(ni)
-		t.setSlot(slot, lr)
-	case nd.cnt == 1 && nd.term == 0:
+		t.leaves[h.term.idx()].sfx = h.pre
+		t.freeRecord(n)
+		t.setSlot(slot, h.term)
+	case h.cnt == 1 && h.term == 0:
 		// One edge is left: its target absorbs prefix + edge byte.
-		b := t.ekeys[nd.edges]
-		cr := t.erefs[nd.edges]
-		var coff, cn *uint32
+		b, cr := t.keys(n, h)[0], t.child(n, h, 0)
 		if cr.isLeaf() {
 			l := &t.leaves[cr.idx()]
-			coff, cn = &l.off, &l.n
+			old := l.sfx
+			l.sfx = t.concat(h.pre, b, old)
+			t.release(old)
 		} else {
-			c := &t.nodes[cr.idx()]
-			coff, cn = &c.off, &c.n
+			old := t.header(uint32(cr)).pre
+			t.setPrefix(uint32(cr), t.concat(h.pre, b, old))
+			t.release(old)
 		}
-		off, n := t.concat(nd.off, nd.n, b, *coff, *cn)
-		// concat may grow data but never moves nodes or leaves, so the
-		// pointers into them are still good.
-		*coff, *cn = off, n
-		t.freeNodeAt(ni)
+		t.release(h.pre)
+		t.freeRecord(n)
 		t.setSlot(slot, cr)
 	default:
-		t.shrinkEdges(ni)
+		if m := t.shrink(n); m != n {
+			t.setSlot(slot, ref(m))
+		}
 	}
 }
 
@@ -400,16 +394,6 @@ func (t *Tree) RemoveMsg(subject string, seq uint64) (SubjectState, bool) {
 		}
 	}
 	return *st, true
-}
-
-const rootSlot = -1
-
-func (t *Tree) setSlot(slot int, r ref) {
-	if slot == rootSlot {
-		t.root = r
-	} else {
-		t.erefs[slot] = r
-	}
 }
 
 // commonPrefix returns the length of the longest common prefix of a and b.

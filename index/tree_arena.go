@@ -1,78 +1,299 @@
 package index
 
 import (
+	"encoding/binary"
 	"math"
-	"math/bits"
 	"slices"
 )
 
-// This file manages the Tree's arenas: allocation and reuse of nodes,
-// leaves and edge blocks, and the reclaiming of subject bytes.
+// This file lays out the Tree's arenas and manages their memory.
 //
-// Nodes and leaves are reused through free lists threaded through their own
-// fields. Edge blocks come in power-of-two size classes with a free list per
-// class. Subject bytes are only ever appended: bytes of deleted subjects and
-// of merged prefixes become garbage, and the data arena is compacted once
-// garbage outweighs live bytes, so its size stays within twice what is live.
-// When most subjects are gone, the whole tree is rebuilt so that a stream
-// that once had many subjects does not keep their memory.
+// A node is one record in the nodes arena, so that visiting it touches one
+// or two cache lines rather than several scattered arrays:
+//
+//	off          len    field
+//	0            4      prefix span: off (or up to 4 inline bytes)
+//	4            4      prefix span: n
+//	8            4      term: the leaf whose key ends after the prefix, or 0
+//	12           2      cnt: edges in use
+//	14           1      class: the record holds cap = 1<<class edges
+//	15           1      1 when the record is free
+//	16           cap    edge bytes, sorted
+//	16+cap       4*cap  edge targets (refs), little-endian
+//
+// Records come in power-of-two edge classes with a free list per class
+// (the next free record's offset is kept in its first four bytes); a node
+// that fills its record moves to the next class. Leaves are reused through
+// a free list threaded through their spans. Key bytes longer than a span
+// can inline are only ever appended to data: bytes of deleted subjects and
+// of merged prefixes become garbage, and data is compacted once garbage
+// outweighs live bytes. When most subjects are gone the whole tree is
+// rebuilt, so a stream that once had many subjects does not keep their
+// memory.
+
+const (
+	maxClass   = 8  // 256 edges: one per byte value
+	recHeader  = 16 // bytes before a record's edge bytes
+	nodesStart = recHeader
+	rootSlot   = -1 // the "slot" of the root: Tree.root itself
+)
+
+var le = binary.LittleEndian
+
+func recordSize(class uint8) int { return recHeader + 5<<class }
+
+// nodeHeader is a decoded record header.
+type nodeHeader struct {
+	pre   span
+	term  ref
+	cnt   int
+	class uint8
+}
+
+func (t *Tree) header(n uint32) nodeHeader {
+	b := t.nodes[n : n+recHeader]
+	return nodeHeader{
+		pre:   span{off: le.Uint32(b[0:]), n: le.Uint32(b[4:])},
+		term:  ref(le.Uint32(b[8:])),
+		cnt:   int(le.Uint16(b[12:])),
+		class: b[14],
+	}
+}
+
+// keys returns node n's edge bytes.
+func (t *Tree) keys(n uint32, h nodeHeader) []byte {
+	return t.nodes[n+recHeader : n+recHeader+uint32(h.cnt)]
+}
+
+func refsAt(n uint32, class uint8) uint32 { return n + recHeader + 1<<class }
+
+// childSlot returns the offset of node n's i-th edge target.
+func (t *Tree) childSlot(n uint32, h nodeHeader, i int) uint32 {
+	return refsAt(n, h.class) + 4*uint32(i)
+}
+
+func (t *Tree) child(n uint32, h nodeHeader, i int) ref {
+	return ref(le.Uint32(t.nodes[t.childSlot(n, h, i):]))
+}
+
+// setSlot stores r where a node or leaf is referenced: the root, or an
+// edge target inside a record.
+func (t *Tree) setSlot(slot int, r ref) {
+	if slot == rootSlot {
+		t.root = r
+		return
+	}
+	le.PutUint32(t.nodes[slot:], uint32(r))
+}
+
+func (t *Tree) setPrefix(n uint32, s span) {
+	le.PutUint32(t.nodes[n:], s.off)
+	le.PutUint32(t.nodes[n+4:], s.n)
+}
+
+func (t *Tree) setTerm(n uint32, r ref) { le.PutUint32(t.nodes[n+8:], uint32(r)) }
 
 func (t *Tree) init() {
-	// Index and offset 0 are reserved so that 0 can mean "none".
-	t.nodes = make([]node, 1, 8)
-	t.leaves = make([]leaf, 1, 8)
-	t.erefs = make([]ref, 1, 16)
-	t.ekeys = make([]byte, 1, 16)
+	t.nodes = make([]byte, nodesStart, 256) // offset 0 is never a node
+	t.leaves = make([]leaf, 1, 8)           // index 0 is never a leaf
 }
 
 // reserve makes room for about n more subjects, so that a bulk load (a
-// checkpoint decode, a rebuild) grows each arena once.
+// checkpoint decode, a rebuild) grows each arena about once.
 func (t *Tree) reserve(n int) {
 	if t.nodes == nil {
 		t.init()
 	}
 	t.leaves = slices.Grow(t.leaves, n)
-	t.nodes = slices.Grow(t.nodes, n/2)
-	t.erefs = slices.Grow(t.erefs, n*2)
-	t.ekeys = slices.Grow(t.ekeys, n*2)
+	t.nodes = slices.Grow(t.nodes, n*24)
 }
 
-// store appends s to the data arena and returns its offset.
-func (t *Tree) store(s string) uint32 {
-	if len(s) == 0 {
-		return 0
+func (t *Tree) allocRecord(class uint8) uint32 {
+	if n := t.freeNode[class]; n != 0 {
+		t.freeNode[class] = le.Uint32(t.nodes[n:])
+		t.nodes[n+15] = 0
+		return n
+	}
+	n := len(t.nodes)
+	size := recordSize(class)
+	if n+size > int(leafTag) {
+		panic("index: subject tree nodes exceed 2 GiB")
+	}
+	t.nodes = slices.Grow(t.nodes, size)[:n+size]
+	t.nodes[n+14], t.nodes[n+15] = class, 0
+	return uint32(n)
+}
+
+func (t *Tree) freeRecord(n uint32) {
+	class := t.nodes[n+14]
+	le.PutUint32(t.nodes[n:], t.freeNode[class])
+	t.nodes[n+15] = 1
+	t.freeNode[class] = n
+}
+
+// newNode returns a node with prefix pre and room for two edges.
+func (t *Tree) newNode(pre span) uint32 {
+	n := t.allocRecord(1)
+	t.setPrefix(n, pre)
+	t.setTerm(n, 0)
+	le.PutUint16(t.nodes[n+12:], 0)
+	return n
+}
+
+// moveRecord moves node n to a record of the given class and returns its
+// new offset; the caller updates the slot that references it.
+func (t *Tree) moveRecord(n uint32, class uint8) uint32 {
+	m := t.allocRecord(class)
+	h := t.header(n)
+	copy(t.nodes[m:m+12], t.nodes[n:n+12])
+	le.PutUint16(t.nodes[m+12:], uint16(h.cnt))
+	cnt := uint32(h.cnt)
+	copy(t.nodes[m+recHeader:m+recHeader+cnt], t.keys(n, h))
+	from, to := refsAt(n, h.class), refsAt(m, class)
+	copy(t.nodes[to:to+4*cnt], t.nodes[from:from+4*cnt])
+	t.freeRecord(n)
+	return m
+}
+
+// addEdge adds an edge labelled b to node n, keeping edges sorted. It
+// returns the node's offset, which changes when the node has to move to a
+// bigger record; a new node has room for two edges and never moves.
+func (t *Tree) addEdge(n uint32, b byte, r ref) uint32 {
+	h := t.header(n)
+	if h.cnt == 1<<h.class {
+		n = t.moveRecord(n, h.class+1)
+		h = t.header(n)
+	}
+	cnt := uint32(h.cnt)
+	keys := t.nodes[n+recHeader : n+recHeader+cnt+1]
+	i := uint32(0)
+	for i < cnt && keys[i] < b {
+		i++
+	}
+	copy(keys[i+1:], keys[i:cnt])
+	keys[i] = b
+	base := refsAt(n, h.class)
+	copy(t.nodes[base+4*(i+1):base+4*(cnt+1)], t.nodes[base+4*i:base+4*cnt])
+	le.PutUint32(t.nodes[base+4*i:], uint32(r))
+	le.PutUint16(t.nodes[n+12:], uint16(cnt+1))
+	return n
+}
+
+// removeEdge removes the edge of node n whose target is stored at slot.
+func (t *Tree) removeEdge(n, slot uint32) {
+	h := t.header(n)
+	cnt := uint32(h.cnt)
+	base := refsAt(n, h.class)
+	i := (slot - base) / 4
+	keys := t.nodes[n+recHeader : n+recHeader+cnt]
+	copy(keys[i:], keys[i+1:])
+	copy(t.nodes[base+4*i:base+4*(cnt-1)], t.nodes[base+4*(i+1):base+4*cnt])
+	le.PutUint16(t.nodes[n+12:], uint16(cnt-1))
+}
+
+// shrink moves node n to a smaller record once it is at most a quarter
+// full, leaving room to grow by as much again; it returns the node's
+// offset.
+func (t *Tree) shrink(n uint32) uint32 {
+	h := t.header(n)
+	if h.class <= 1 || h.cnt*4 > 1<<h.class {
+		return n
+	}
+	class := uint8(1)
+	for 1<<class < 2*h.cnt {
+		class++
+	}
+	return t.moveRecord(n, class)
+}
+
+// spanBytes returns the bytes of s, unpacking inline ones into buf.
+func (t *Tree) spanBytes(s span, buf *[inlineMax]byte) []byte {
+	if s.n <= inlineMax {
+		le.PutUint32(buf[:], s.off)
+		return buf[:s.n]
+	}
+	return t.data[s.off : s.off+s.n]
+}
+
+func (t *Tree) spanEqual(s span, k string) bool {
+	if int(s.n) != len(k) {
+		return false
+	}
+	if s.n <= inlineMax {
+		return s.off == packString(k)
+	}
+	return string(t.data[s.off:s.off+s.n]) == k
+}
+
+func packString(k string) uint32 {
+	var v uint32
+	for i := len(k) - 1; i >= 0; i-- {
+		v = v<<8 | uint32(k[i])
+	}
+	return v
+}
+
+// makeSpan stores k and returns its span.
+func (t *Tree) makeSpan(k string) span {
+	if len(k) <= inlineMax {
+		return span{off: packString(k), n: uint32(len(k))}
 	}
 	off := len(t.data)
-	if off+len(s) > math.MaxUint32 {
+	if off+len(k) > math.MaxUint32 {
 		panic("index: subject tree holds more than 4 GiB of subject bytes")
 	}
-	t.data = append(t.data, s...)
-	t.live += len(s)
-	return uint32(off)
+	t.data = append(t.data, k...)
+	t.live += len(k)
+	return span{off: uint32(off), n: uint32(len(k))}
 }
 
-// concat stores a + b + c, where a and c are spans of data, and returns the
-// new span. The old spans become garbage.
-func (t *Tree) concat(aoff, an uint32, b byte, coff, cn uint32) (uint32, uint32) {
+// sub returns the span of bytes [i, j) of s, sharing s's bytes in data.
+// The caller releases s once it no longer uses it.
+func (t *Tree) sub(s span, i, j int) span {
+	if j-i <= inlineMax {
+		var buf [inlineMax]byte
+		return span{off: packString(bstr(t.spanBytes(s, &buf)[i:j])), n: uint32(j - i)}
+	}
+	t.live += j - i
+	return span{off: s.off + uint32(i), n: uint32(j - i)}
+}
+
+// release tells the garbage accounting that s is no longer used.
+func (t *Tree) release(s span) {
+	if s.n > inlineMax {
+		t.live -= int(s.n)
+	}
+}
+
+// concat returns a new span holding a + b + c. The caller releases a and c.
+func (t *Tree) concat(a span, b byte, c span) span {
+	var ab, cb [inlineMax]byte
+	n := int(a.n) + 1 + int(c.n)
+	if n <= inlineMax {
+		var v [inlineMax]byte
+		k := copy(v[:], t.spanBytes(a, &ab))
+		v[k] = b
+		copy(v[k+1:], t.spanBytes(c, &cb))
+		return span{off: le.Uint32(v[:]), n: uint32(n)}
+	}
 	off := len(t.data)
-	n := int(an) + 1 + int(cn)
 	if off+n > math.MaxUint32 {
 		panic("index: subject tree holds more than 4 GiB of subject bytes")
 	}
 	t.data = slices.Grow(t.data, n)
-	t.data = append(t.data, t.data[aoff:aoff+an]...)
+	t.data = append(t.data, t.spanBytes(a, &ab)...)
 	t.data = append(t.data, b)
-	t.data = append(t.data, t.data[coff:coff+cn]...)
-	t.live++ // a and c were live already; b comes from an edge
-	return uint32(off), uint32(n)
+	t.data = append(t.data, t.spanBytes(c, &cb)...)
+	t.live += n
+	return span{off: uint32(off), n: uint32(n)}
 }
 
 func (t *Tree) newLeaf(suffix string) ref {
-	off := t.store(suffix)
+	sfx := t.makeSpan(suffix)
 	var li uint32
 	if t.freeLeaf != 0 {
 		li = t.freeLeaf
-		t.freeLeaf = t.leaves[li].off
+		t.freeLeaf = t.leaves[li].sfx.off
 	} else {
 		if len(t.leaves) >= int(leafTag) {
 			panic("index: subject tree holds too many subjects")
@@ -80,113 +301,15 @@ func (t *Tree) newLeaf(suffix string) ref {
 		li = uint32(len(t.leaves))
 		t.leaves = append(t.leaves, leaf{})
 	}
-	t.leaves[li] = leaf{off: off, n: uint32(len(suffix))}
+	t.leaves[li] = leaf{sfx: sfx}
 	return ref(li) | leafTag
 }
 
 func (t *Tree) freeLeafAt(li uint32) {
 	l := &t.leaves[li]
-	t.live -= int(l.n)
-	*l = leaf{off: t.freeLeaf, n: freeMark}
+	t.release(l.sfx)
+	*l = leaf{sfx: span{off: t.freeLeaf, n: freeMark}}
 	t.freeLeaf = li
-}
-
-// newNode returns a node whose prefix is the span (off, n) of data, which
-// the caller has already accounted as live, with room for two edges.
-func (t *Tree) newNode(off, n uint32) uint32 {
-	edges := t.allocEdges(1)
-	var ni uint32
-	if t.freeNode != 0 {
-		ni = t.freeNode
-		t.freeNode = t.nodes[ni].off
-	} else {
-		if len(t.nodes) >= int(leafTag) {
-			panic("index: subject tree holds too many nodes")
-		}
-		ni = uint32(len(t.nodes))
-		t.nodes = append(t.nodes, node{})
-	}
-	t.nodes[ni] = node{off: off, n: n, edges: edges, class: 1}
-	return ni
-}
-
-// freeNodeAt releases node ni and its edge block. Its prefix bytes must
-// already have been handed over or accounted for by the caller.
-func (t *Tree) freeNodeAt(ni uint32) {
-	nd := &t.nodes[ni]
-	t.freeEdges(nd.edges, nd.class)
-	*nd = node{off: t.freeNode}
-	t.freeNode = ni
-}
-
-func (t *Tree) allocEdges(class uint8) uint32 {
-	if off := t.freeEdge[class]; off != 0 {
-		t.freeEdge[class] = uint32(t.erefs[off])
-		return off
-	}
-	off := len(t.erefs)
-	n := 1 << class
-	if off+n > math.MaxUint32 {
-		panic("index: subject tree holds too many edges")
-	}
-	t.erefs = slices.Grow(t.erefs, n)[:off+n]
-	t.ekeys = slices.Grow(t.ekeys, n)[:off+n]
-	return uint32(off)
-}
-
-func (t *Tree) freeEdges(off uint32, class uint8) {
-	t.erefs[off] = ref(t.freeEdge[class])
-	t.freeEdge[class] = off
-}
-
-// addEdge adds an edge labelled b to node ni, keeping the block sorted.
-func (t *Tree) addEdge(ni uint32, b byte, r ref) {
-	nd := &t.nodes[ni]
-	if int(nd.cnt) == 1<<nd.class {
-		t.moveEdges(ni, nd.class+1)
-	}
-	cnt := uint32(nd.cnt)
-	keys := t.ekeys[nd.edges : nd.edges+cnt+1]
-	refs := t.erefs[nd.edges : nd.edges+cnt+1]
-	i := 0
-	for i < int(cnt) && keys[i] < b {
-		i++
-	}
-	copy(keys[i+1:], keys[i:cnt])
-	copy(refs[i+1:], refs[i:cnt])
-	keys[i], refs[i] = b, r
-	nd.cnt++
-}
-
-// removeEdge removes the i-th edge of node ni.
-func (t *Tree) removeEdge(ni uint32, i int) {
-	nd := &t.nodes[ni]
-	cnt := uint32(nd.cnt)
-	keys := t.ekeys[nd.edges : nd.edges+cnt]
-	refs := t.erefs[nd.edges : nd.edges+cnt]
-	copy(keys[i:], keys[i+1:])
-	copy(refs[i:], refs[i+1:])
-	nd.cnt--
-}
-
-// shrinkEdges moves node ni's edges to a smaller block once it is at most a
-// quarter full, leaving room to grow by as much again.
-func (t *Tree) shrinkEdges(ni uint32) {
-	nd := &t.nodes[ni]
-	if nd.class <= 1 || int(nd.cnt)*4 > 1<<nd.class {
-		return
-	}
-	t.moveEdges(ni, max(1, uint8(bits.Len(uint(nd.cnt)*2-1))))
-}
-
-func (t *Tree) moveEdges(ni uint32, class uint8) {
-	off := t.allocEdges(class)
-	nd := &t.nodes[ni]
-	cnt := uint32(nd.cnt)
-	copy(t.ekeys[off:off+cnt], t.ekeys[nd.edges:nd.edges+cnt])
-	copy(t.erefs[off:off+cnt], t.erefs[nd.edges:nd.edges+cnt])
-	t.freeEdges(nd.edges, nd.class)
-	nd.edges, nd.class = off, class
 }
 
 // maybeCompact runs after a deletion and reclaims memory when enough of it
@@ -202,26 +325,26 @@ func (t *Tree) maybeCompact() {
 	}
 }
 
-// compactData copies the live spans of data into a new arena.
+// compactData copies the bytes of live spans into a new data arena.
 func (t *Tree) compactData() {
 	data := make([]byte, 0, t.live+t.live/4)
-	for i := 1; i < len(t.nodes); i++ {
-		nd := &t.nodes[i]
-		if nd.class == 0 {
-			continue
+	move := func(s span) span {
+		if s.n <= inlineMax {
+			return s
 		}
 		off := len(data)
-		data = append(data, t.data[nd.off:nd.off+nd.n]...)
-		nd.off = uint32(off)
+		data = append(data, t.data[s.off:s.off+s.n]...)
+		return span{off: uint32(off), n: s.n}
 	}
 	for i := 1; i < len(t.leaves); i++ {
-		l := &t.leaves[i]
-		if l.n == freeMark {
-			continue
+		if l := &t.leaves[i]; l.sfx.n != freeMark {
+			l.sfx = move(l.sfx)
 		}
-		off := len(data)
-		data = append(data, t.data[l.off:l.off+l.n]...)
-		l.off = uint32(off)
+	}
+	for n := nodesStart; n < len(t.nodes); n += recordSize(t.nodes[n+14]) {
+		if t.nodes[n+15] == 0 {
+			t.setPrefix(uint32(n), move(t.header(uint32(n)).pre))
+		}
 	}
 	t.data = data
 }

@@ -6,9 +6,9 @@ import (
 )
 
 // check verifies the tree's structural invariants: every node has two ways
-// down, edge blocks are sorted and within their class, every slot is
-// reachable once, the free lists account for the rest, and the live byte
-// count is exact.
+// down, edges are sorted and within their record, every node and leaf is
+// reachable once, the free lists account for the rest, inline spans are
+// zero-padded, and the live byte count is exact.
 func (t *Tree) check() error {
 	if t.root == 0 {
 		if t.size != 0 {
@@ -19,61 +19,66 @@ func (t *Tree) check() error {
 	seenN := make(map[uint32]bool)
 	seenL := make(map[uint32]bool)
 	live := 0
+	checkSpan := func(s span) error {
+		if s.n <= inlineMax {
+			if s.off>>(8*s.n) != 0 && s.n < 4 {
+				return fmt.Errorf("inline span %x/%d not zero-padded", s.off, s.n)
+			}
+			return nil
+		}
+		if int(s.off)+int(s.n) > len(t.data) {
+			return fmt.Errorf("span %d/%d out of data (%d)", s.off, s.n, len(t.data))
+		}
+		live += int(s.n)
+		return nil
+	}
 	var visit func(r ref) error
 	visit = func(r ref) error {
 		if r == 0 {
 			return fmt.Errorf("nil ref inside the tree")
 		}
-		i := r.idx()
 		if r.isLeaf() {
+			i := r.idx()
 			if i == 0 || int(i) >= len(t.leaves) || seenL[i] {
 				return fmt.Errorf("leaf %d bad or seen twice", i)
 			}
 			seenL[i] = true
-			l := t.leaves[i]
-			if l.n == freeMark {
+			if t.leaves[i].sfx.n == freeMark {
 				return fmt.Errorf("leaf %d is free but reachable", i)
 			}
-			if int(l.off)+int(l.n) > len(t.data) {
-				return fmt.Errorf("leaf %d span out of data", i)
+			return checkSpan(t.leaves[i].sfx)
+		}
+		n := uint32(r)
+		if n < nodesStart || int(n)+recHeader > len(t.nodes) || seenN[n] {
+			return fmt.Errorf("node %d bad or seen twice", n)
+		}
+		seenN[n] = true
+		h := t.header(n)
+		if h.class == 0 || h.class > maxClass || h.cnt > 1<<h.class || int(n)+recordSize(h.class) > len(t.nodes) || t.nodes[n+15] != 0 {
+			return fmt.Errorf("node %d: class %d cnt %d free %d", n, h.class, h.cnt, t.nodes[n+15])
+		}
+		if h.cnt < 2 && !(h.cnt == 1 && h.term != 0) {
+			return fmt.Errorf("node %d has cnt %d term %d: should have been folded", n, h.cnt, h.term)
+		}
+		if err := checkSpan(h.pre); err != nil {
+			return fmt.Errorf("node %d prefix: %v", n, err)
+		}
+		if h.term != 0 {
+			if !h.term.isLeaf() || t.leaves[h.term.idx()].sfx.n != 0 {
+				return fmt.Errorf("node %d term is not a leaf without suffix", n)
 			}
-			live += int(l.n)
-			return nil
-		}
-		if i == 0 || int(i) >= len(t.nodes) || seenN[i] {
-			return fmt.Errorf("node %d bad or seen twice", i)
-		}
-		seenN[i] = true
-		nd := t.nodes[i]
-		if nd.class == 0 || nd.class > maxClass || int(nd.cnt) > 1<<nd.class {
-			return fmt.Errorf("node %d: class %d cnt %d", i, nd.class, nd.cnt)
-		}
-		if nd.cnt < 2 && !(nd.cnt == 1 && nd.term != 0) {
-			return fmt.Errorf("node %d has cnt %d term %d: should have been folded", i, nd.cnt, nd.term)
-		}
-		if int(nd.off)+int(nd.n) > len(t.data) {
-			return fmt.Errorf("node %d span out of data", i)
-		}
-		live += int(nd.n)
-		if nd.term != 0 {
-			if !nd.term.isLeaf() {
-				return fmt.Errorf("node %d term is not a leaf", i)
-			}
-			if t.leaves[nd.term.idx()].n != 0 {
-				return fmt.Errorf("node %d term has a suffix", i)
-			}
-			if err := visit(nd.term); err != nil {
+			if err := visit(h.term); err != nil {
 				return err
 			}
 		}
-		keys := t.ekeys[nd.edges : nd.edges+uint32(nd.cnt)]
+		keys := t.keys(n, h)
 		for k := 1; k < len(keys); k++ {
 			if keys[k-1] >= keys[k] {
-				return fmt.Errorf("node %d edges unsorted: %q", i, keys)
+				return fmt.Errorf("node %d edges unsorted: %q", n, keys)
 			}
 		}
 		for k := range keys {
-			if err := visit(t.erefs[nd.edges+uint32(k)]); err != nil {
+			if err := visit(t.child(n, h, k)); err != nil {
 				return err
 			}
 		}
@@ -86,23 +91,33 @@ func (t *Tree) check() error {
 		return fmt.Errorf("reachable leaves %d, size %d", len(seenL), t.size)
 	}
 	if live != t.live {
-		return fmt.Errorf("live bytes %d, counted %d", live, t.live)
+		return fmt.Errorf("live bytes %d, counted %d", t.live, live)
 	}
-	freeN := 0
-	for i := t.freeNode; i != 0; i = t.nodes[i].off {
-		if seenN[i] || t.nodes[i].class != 0 {
-			return fmt.Errorf("free node %d is in use", i)
-		}
-		if freeN++; freeN > len(t.nodes) {
-			return fmt.Errorf("free node list loops")
+	// Every record is either reachable or on its class's free list.
+	records, free := 0, 0
+	for n := nodesStart; n < len(t.nodes); n += recordSize(t.nodes[n+14]) {
+		records++
+		if t.nodes[n+15] != 0 {
+			free++
 		}
 	}
-	if len(seenN)+freeN != len(t.nodes)-1 {
-		return fmt.Errorf("nodes: %d live + %d free != %d", len(seenN), freeN, len(t.nodes)-1)
+	listed := 0
+	for class := range t.freeNode {
+		for n := t.freeNode[class]; n != 0; n = le.Uint32(t.nodes[n:]) {
+			if seenN[n] || t.nodes[n+15] != 1 || t.nodes[n+14] != uint8(class) {
+				return fmt.Errorf("free record %d is in use or misfiled", n)
+			}
+			if listed++; listed > records {
+				return fmt.Errorf("free record list loops")
+			}
+		}
+	}
+	if listed != free || len(seenN)+free != records {
+		return fmt.Errorf("records: %d live + %d free (%d listed) != %d", len(seenN), free, listed, records)
 	}
 	freeL := 0
-	for i := t.freeLeaf; i != 0; i = t.leaves[i].off {
-		if seenL[i] || t.leaves[i].n != freeMark {
+	for i := t.freeLeaf; i != 0; i = t.leaves[i].sfx.off {
+		if seenL[i] || t.leaves[i].sfx.n != freeMark {
 			return fmt.Errorf("free leaf %d is in use", i)
 		}
 		if freeL++; freeL > len(t.leaves) {

@@ -35,8 +35,8 @@ func (t *Tree) Match(filter string, fn func(subject []byte, st *SubjectState) bo
 		}
 		return
 	}
-	m := matcher{t: t, filter: filter, fn: fn, buf: (*bp)[:0]}
-	m.visit(t.root, m.enter(0))
+	m := matcher{t: t, filter: filter, buf: (*bp)[:0]}
+	m.visit(t.root, m.enter(0), fn)
 	*bp = m.buf[:0]
 }
 
@@ -48,8 +48,8 @@ func (t *Tree) Walk(fn func(subject []byte, st *SubjectState) bool) {
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	m := matcher{t: t, fn: fn, buf: (*bp)[:0]}
-	m.visit(t.root, fstate{mode: modeTail, n: true})
+	m := matcher{t: t, buf: (*bp)[:0]}
+	m.visit(t.root, fstate{mode: modeTail, n: true}, fn)
 	*bp = m.buf[:0]
 }
 
@@ -113,10 +113,12 @@ type fstate struct {
 	n    bool // the current "*" or ">" has matched at least one byte
 }
 
+// matcher is the state of one walk. The callback is passed down the
+// recursion rather than kept here: a func stored in a struct that the walk
+// hands to it would escape, and cost the caller an allocation per Match.
 type matcher struct {
 	t      *Tree
 	filter string
-	fn     func([]byte, *SubjectState) bool
 	buf    []byte // the subject so far
 }
 
@@ -186,23 +188,25 @@ func (m *matcher) feed(s fstate, b []byte) (fstate, bool) {
 
 // visit walks the subtree at r in state s; it returns false once fn asked
 // to stop.
-func (m *matcher) visit(r ref, s fstate) bool {
+func (m *matcher) visit(r ref, s fstate, fn func([]byte, *SubjectState) bool) bool {
 	t := m.t
+	var buf [inlineMax]byte
 	if r.isLeaf() {
 		l := &t.leaves[r.idx()]
-		suffix := t.data[l.off : l.off+l.n]
+		suffix := t.spanBytes(l.sfx, &buf)
 		s, ok := m.feed(s, suffix)
 		if !ok || !m.accepts(s) {
 			return true
 		}
 		mark := len(m.buf)
 		m.buf = append(m.buf, suffix...)
-		cont := m.fn(m.buf, &l.st)
+		cont := fn(m.buf, &l.st)
 		m.buf = m.buf[:mark]
 		return cont
 	}
-	nd := &t.nodes[r.idx()]
-	prefix := t.data[nd.off : nd.off+nd.n]
+	n := uint32(r)
+	h := t.header(n)
+	prefix := t.spanBytes(h.pre, &buf)
 	s, ok := m.feed(s, prefix)
 	if !ok {
 		return true
@@ -210,19 +214,19 @@ func (m *matcher) visit(r ref, s fstate) bool {
 	mark := len(m.buf)
 	m.buf = append(m.buf, prefix...)
 	base := len(m.buf)
-	if nd.term != 0 && m.accepts(s) {
-		if !m.fn(m.buf, &t.leaves[nd.term.idx()].st) {
+	if h.term != 0 && m.accepts(s) {
+		if !fn(m.buf, &t.leaves[h.term.idx()].st) {
 			return false
 		}
 	}
-	keys := t.ekeys[nd.edges : nd.edges+uint32(nd.cnt)]
+	keys := t.keys(n, h)
 	if s.mode == modeLit {
 		// Only one edge can continue a literal: look it up directly.
 		if s.f < len(m.filter) {
 			if i := bytes.IndexByte(keys, m.filter[s.f]); i >= 0 {
 				ns, _ := m.step(s, keys[i])
 				m.buf = append(m.buf, keys[i])
-				if !m.visit(t.erefs[nd.edges+uint32(i)], ns) {
+				if !m.visit(t.child(n, h, i), ns, fn) {
 					return false
 				}
 			}
@@ -234,7 +238,7 @@ func (m *matcher) visit(r ref, s fstate) bool {
 				continue
 			}
 			m.buf = append(m.buf[:base], c)
-			if !m.visit(t.erefs[nd.edges+uint32(i)], ns) {
+			if !m.visit(t.child(n, h, i), ns, fn) {
 				return false
 			}
 		}

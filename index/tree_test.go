@@ -430,3 +430,51 @@ func TestTreeDataCompaction(t *testing.T) {
 		t.Fatalf("data arena %d bytes for %d live", len(tr.data), tr.live)
 	}
 }
+
+func TestTreeWideNodesAndSpanLengths(t *testing.T) {
+	// Every byte value under one node grows its record to the largest
+	// class and back; prefixes and suffixes of 0..9 bytes cross the
+	// inline/data boundary in both directions as nodes split and fold.
+	r := rand.New(rand.NewPCG(9, 10))
+	var tr Tree
+	model := map[string]bool{}
+	for round := 0; round < 3; round++ {
+		for b := 0; b < 256; b++ {
+			for l := 0; l < 10; l += 3 {
+				k := "p" + strings.Repeat("x", round*3) + string([]byte{byte(b)}) + strings.Repeat("y", l)
+				if _, created := tr.Insert(k); created == model[k] {
+					t.Fatalf("Insert(%q) created=%v", k, created)
+				}
+				model[k] = true
+			}
+		}
+		if err := tr.check(); err != nil {
+			t.Fatalf("round %d after inserts: %v", round, err)
+		}
+	}
+	keys := make([]string, 0, len(model))
+	for k := range model {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	for i, k := range keys {
+		if _, ok := tr.Delete(k); !ok {
+			t.Fatalf("Delete(%q) failed", k)
+		}
+		delete(model, k)
+		if i%50 == 0 {
+			if err := tr.check(); err != nil {
+				t.Fatalf("after %d deletes: %v", i+1, err)
+			}
+			for k2 := range model {
+				if tr.Lookup(k2) == nil {
+					t.Fatalf("after deleting %q, lost %q", k, k2)
+				}
+			}
+		}
+	}
+	if tr.Len() != 0 {
+		t.Fatalf("Len %d after deleting everything", tr.Len())
+	}
+}
