@@ -63,7 +63,7 @@ func (e *Error) Error() string {
 func ParseFile(path string) (*Map, error) {
 	data, err := readLimited(path)
 	if err != nil {
-		return nil, fmt.Errorf("conf: %w", err)
+		return nil, fmt.Errorf("reading configuration: %w", err)
 	}
 	sh := newShared()
 	sh.budget -= int64(len(data))

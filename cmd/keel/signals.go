@@ -1,0 +1,76 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/keelhq/keel/server"
+	"github.com/keelhq/keel/server/logger"
+	"github.com/keelhq/keel/server/opts"
+)
+
+// runner is a started server with what signal handling needs: the
+// command line (to reload the same way), the options in force and the
+// logger.
+type runner struct {
+	cmd  *opts.Command
+	s    *server.Server
+	opts *opts.Options
+	log  *logger.Std
+}
+
+// handleSignals serves signals until the server has shut down, as
+// nats-server does: SIGINT and SIGTERM shut down (SIGTERM is ignored in
+// lame duck mode, which ends by itself), SIGHUP reloads the configuration,
+// SIGUSR1 reopens the log file and SIGUSR2 enters lame duck mode.
+func (r *runner) handleSignals() {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(ch)
+	done := make(chan struct{})
+	go func() {
+		r.s.WaitForShutdown()
+		close(done)
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		case sig := <-ch:
+			r.log.Noticef("Trapped %q signal", sig)
+			switch sig {
+			case syscall.SIGINT:
+				r.s.Shutdown()
+				return
+			case syscall.SIGTERM:
+				if r.s.InLameDuckMode() {
+					continue
+				}
+				r.s.Shutdown()
+				return
+			case syscall.SIGHUP:
+				r.reload()
+			case syscall.SIGUSR1:
+				r.reopenLog()
+			case syscall.SIGUSR2:
+				go r.s.LameDuckShutdown()
+			}
+		}
+	}
+}
+
+// reopenLog reopens the log file after an external rotation.
+func (r *runner) reopenLog() {
+	if r.opts.LogFile == "" {
+		r.log.Noticef("File log re-open ignored, not a file logger")
+		return
+	}
+	if err := r.log.Reopen(); err != nil {
+		r.log.Errorf("Failed to re-open the log file: %v", err)
+		return
+	}
+	r.log.Noticef("File log re-opened")
+}

@@ -1,0 +1,78 @@
+package opts
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCheckReload(t *testing.T) {
+	tests := []struct {
+		name    string
+		change  func(o *Options)
+		want    []Change
+		refused string // substring of the error when the change needs a restart
+	}{
+		{"nothing", func(o *Options) {}, nil, ""},
+		{"max_payload", func(o *Options) { o.MaxPayload = 2048 }, []Change{{Key: "max_payload", Old: "1048576", New: "2048"}}, ""},
+		{"limits and logging", func(o *Options) {
+			o.MaxConn, o.Debug, o.PingInterval = 10, true, time.Minute
+		}, []Change{
+			{Key: "max_connections", Old: "65536", New: "10"},
+			{Key: "ping_interval", Old: "2m0s", New: "1m0s"},
+			{Key: "debug", Old: "false", New: "true"},
+		}, ""},
+		{"password is redacted", func(o *Options) { o.Username, o.Password = "u", "secret" }, []Change{
+			{Key: "authorization.user", Old: `""`, New: `"u"`},
+			{Key: "authorization.password", Old: "[REDACTED]", New: "[REDACTED]"},
+		}, ""},
+		{"random port is not a change", func(o *Options) { o.Port = 0 }, nil, ""},
+		{"port", func(o *Options) { o.Port = 4333 }, nil, "port (old=-1, new=4333)"},
+		{"server name", func(o *Options) { o.ServerName = "b" }, nil, `server_name (old="", new="b")`},
+		{"store dir", func(o *Options) { o.StoreDir = "/other" }, nil, "store_dir"},
+		{"jetstream block", func(o *Options) { o.JetStreamOpts.MaxStore = 1 << 30 }, nil, "jetstream (old=(changed), new=(changed))"},
+		{"token is redacted", func(o *Options) { o.HTTPPort, o.Authorization = 8222, "t" }, nil, "http_port (old=0, new=8222)"},
+		{"cluster", func(o *Options) { o.Cluster.Port = 6222 }, nil, "cluster (old=(none), new=(changed))"},
+		{"warnings and file are not settings", func(o *Options) { o.Warnings, o.ConfigFile = []string{"w"}, "other.conf" }, nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			old := Default()
+			old.Port = RandomPort
+			next := Default()
+			next.Port = RandomPort
+			tc.change(next)
+			changes, err := CheckReload(old, next)
+			if tc.refused != "" {
+				if !errors.Is(err, ErrReloadNotSupported) || !strings.Contains(err.Error(), tc.refused) {
+					t.Fatalf("err = %v, want it to refuse %q", err, tc.refused)
+				}
+				if strings.Contains(err.Error(), `"t"`) {
+					t.Fatalf("error shows a secret: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			expect(t, "changes", changes, tc.want)
+		})
+	}
+}
+
+func TestConfigKey(t *testing.T) {
+	for field, want := range map[string]string{
+		"MaxPayload":       "max_payload",
+		"LameDuckDuration": "lame_duck_duration",
+		"LameDuckGrace":    "lame_duck_grace_period",
+		"NoHeaderSupport":  "no_header_support",
+		"HTTPPort":         "http_port",
+		"StoreDir":         "store_dir",
+		"ClientAdvertise":  "client_advertise",
+	} {
+		if got := configKey(field); got != want {
+			t.Errorf("configKey(%s) = %s, want %s", field, got, want)
+		}
+	}
+}
