@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -477,4 +478,82 @@ func TestTreeWideNodesAndSpanLengths(t *testing.T) {
 	if tr.Len() != 0 {
 		t.Fatalf("Len %d after deleting everything", tr.Len())
 	}
+}
+
+func TestTreeLongSubjects(t *testing.T) {
+	// Subjects up to the 4 KB a NATS control line allows, sharing long
+	// prefixes, so splits and folds move long pieces of key around.
+	var tr Tree
+	base := strings.Repeat("segment.", 500) // 4000 bytes
+	var keys []string
+	for i := 0; i < 40; i++ {
+		k := base[:len(base)-i*97] + fmt.Sprintf("leaf%02d.%s", i, strings.Repeat("z", i))
+		keys = append(keys, k)
+		tr.AddMsg(k, uint64(i+1))
+	}
+	if err := tr.check(); err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		if st := tr.Lookup(k); st == nil || st.First != uint64(i+1) {
+			t.Fatalf("Lookup of %d-byte subject %d = %+v", len(k), i, st)
+		}
+	}
+	n := 0
+	tr.Match("segment.*.>", func(s []byte, _ *SubjectState) bool {
+		if !slices.Contains(keys, string(s)) {
+			t.Fatalf("Match produced an unknown subject of %d bytes", len(s))
+		}
+		n++
+		return true
+	})
+	if n != len(keys) {
+		t.Fatalf("Match found %d of %d", n, len(keys))
+	}
+	for i, k := range keys {
+		if i%2 == 0 {
+			tr.Delete(k)
+		}
+	}
+	if err := tr.check(); err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		if got := tr.Lookup(k) != nil; got != (i%2 == 1) {
+			t.Fatalf("after deletes, subject %d present = %v", i, got)
+		}
+	}
+}
+
+func TestTreeConcurrentReaders(t *testing.T) {
+	// Read-only methods may run together (under a store's read lock); the
+	// race detector checks they share nothing mutable.
+	var tr Tree
+	for i := 0; i < 5000; i++ {
+		tr.AddMsg(fmt.Sprintf("r.%d.%d", i%50, i), uint64(i+1))
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				n := 0
+				tr.Match(fmt.Sprintf("r.%d.*", (g*7+i)%50), func([]byte, *SubjectState) bool { n++; return true })
+				if n != 100 {
+					t.Errorf("Match found %d, want 100", n)
+					return
+				}
+				if tr.Lookup(fmt.Sprintf("r.%d.%d", i%50, i)) == nil {
+					t.Errorf("Lookup missed")
+					return
+				}
+				if _, ok := tr.FirstMatch("r.>", 1); !ok {
+					t.Errorf("FirstMatch found nothing")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
