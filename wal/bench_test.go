@@ -35,12 +35,13 @@ var benchSizes = []int{128, 1024, 16 * 1024}
 
 // BenchmarkAppend appends records of each size under each policy.
 // Writers: "1" is one goroutine appending without waiting (a pipelined
-// publisher; the run ends when the last record is committed); "8" is eight
-// such goroutines; "256sync" is 256 goroutines that each wait for their
-// record before appending the next (synchronous publishers).
+// publisher; the run ends when the last record is committed); "100" is a
+// hundred such goroutines (a hundred streams sharing the log); "256sync" is
+// 256 goroutines that each wait for their record before appending the next
+// (synchronous publishers).
 func BenchmarkAppend(b *testing.B) {
 	policies := []SyncPolicy{SyncAlways, SyncEvery(100 * time.Millisecond)}
-	writers := []string{"1", "8", "256sync"}
+	writers := []string{"1", "100", "256sync"}
 	for _, p := range policies {
 		for _, size := range benchSizes {
 			for _, w := range writers {
@@ -60,8 +61,8 @@ func BenchmarkAppendSealed(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, size := range []int{128, 16 * 1024} {
-		b.Run(fmt.Sprintf("always/%dB/w8", size), func(b *testing.B) {
-			benchAppend(b, Options{Key: k}, size, "8")
+		b.Run(fmt.Sprintf("always/%dB/w100", size), func(b *testing.B) {
+			benchAppend(b, Options{Key: k}, size, "100")
 		})
 	}
 }
@@ -83,8 +84,8 @@ func benchAppend(b *testing.B, o Options, size int, writers string) {
 	switch writers {
 	case "1":
 		appendLoop(b, l, data, b.N, false)
-	case "8":
-		parallel(8, b.N, func(n int) { appendLoop(b, l, data, n, false) })
+	case "100":
+		parallel(100, b.N, func(n int) { appendLoop(b, l, data, n, false) })
 	case "256sync":
 		parallel(256, b.N, func(n int) { appendLoop(b, l, data, n, true) })
 	}

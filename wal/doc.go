@@ -33,17 +33,20 @@
 //     killed process left in the page cache are durable once acknowledged.
 //   - With a key, every record written is encrypted; no (key, nonce) pair is
 //     used twice (see Encryption).
+//   - Scrub overwrites a committed record in place (secure erase); Replay
+//     skips scrubbed records and Read reports ErrScrubbed.
 //
 // # On-disk format
 //
 // The directory holds tidwall/wal segment files, named by the 20-digit index
-// of their first record, and, for an encrypted log, the EPOCHS file. tidwall
+// of their first record, a LOCK file (flock held while open) and, for an
+// encrypted log, the EPOCHS file. tidwall
 // stores each record as uvarint(length) followed by that many bytes; those
 // bytes are a frame, format version 1:
 //
 //	off len
 //	0   4   CRC32C (Castagnoli) of bytes 4..end, little-endian
-//	4   1   kind: 1 plaintext, 2 sealed, 3 damaged placeholder (version 1)
+//	4   1   kind: 1 plaintext, 2 sealed, 3 damaged placeholder, 4 scrubbed (version 1)
 //	5   4   body length, little-endian (= frame length - 17)
 //	9   8   record index, little-endian (must equal tidwall's index)
 //	17  n   body
@@ -52,8 +55,10 @@
 // little-endian) followed by the AEAD output (record ciphertext and 16-byte
 // tag) under the epoch's subkey, with the record index as the nonce counter
 // and bytes 4..21 of the frame (kind, length, index, epoch) as associated
-// data. A placeholder has an empty body. The CRC tells damage apart from a
-// wrong key (CRC good, authentication failed).
+// data. A placeholder has an empty body; a scrubbed record keeps its length
+// with a zero body. The CRC tells damage apart from a wrong key (CRC good,
+// authentication failed). A record's bytes are never rewritten except by
+// Scrub, which overwrites them in place.
 //
 // # Encryption
 //

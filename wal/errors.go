@@ -15,6 +15,7 @@ var (
 	ErrNoKey    = errors.New("wal: log is encrypted and no key was given")
 	ErrTooLarge = errors.New("wal: record too large")
 	ErrRange    = errors.New("wal: index out of range")
+	ErrLocked   = errors.New("wal: log is open elsewhere")
 )
 
 // CorruptError describes damage found in a segment file. It matches

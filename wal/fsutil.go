@@ -98,3 +98,34 @@ func preallocate(f *os.File, n int64) {
 		unix.Fallocate(int(fd), unix.FALLOC_FL_KEEP_SIZE, 0, n)
 	})
 }
+
+// lockFile is held (flock, exclusive) while the log is open, so that a
+// second Open of the same directory, in this process or another, fails
+// instead of interleaving writes.
+const lockFile = "LOCK"
+
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	var lerr error
+	if err := rc.Control(func(fd uintptr) {
+		lerr = unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB)
+	}); err != nil {
+		lerr = err
+	}
+	if lerr != nil {
+		f.Close()
+		if lerr == unix.EWOULDBLOCK {
+			return nil, ErrLocked
+		}
+		return nil, lerr
+	}
+	return f, nil
+}

@@ -29,6 +29,7 @@ type Log struct {
 	log      Logger
 	tw       *twal.Log
 	dirF     *os.File
+	lock     *os.File // flock on LOCK while open
 	recovery Recovery
 
 	// sealer seals this run's records (nil: plaintext); sealers opens the
@@ -93,6 +94,22 @@ type Log struct {
 // durable before Open returns, so Committed() starts at LastIndex().
 func Open(dir string, o Options) (*Log, error) {
 	o.withDefaults()
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
+	}
+	l, err := open(dir, o, lock)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func open(dir string, o Options, lock *os.File) (*Log, error) {
 	rec, err := recoverDir(dir, &o)
 	if err != nil {
 		return nil, err
@@ -117,7 +134,7 @@ func Open(dir string, o Options) (*Log, error) {
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 	}
 	l := &Log{
-		dir: dir, opts: o, log: o.Logger, tw: tw, recovery: rec.report,
+		dir: dir, opts: o, log: o.Logger, tw: tw, lock: lock, recovery: rec.report,
 		sealers: sealers, epoch: epoch, sealer: sealers[epoch],
 		starts: rec.starts, tailSize: rec.tailSize,
 		wake: make(chan struct{}, 1), kick: make(chan struct{}, 1), stop: make(chan struct{}),
@@ -262,8 +279,10 @@ func (l *Log) FirstIndex() uint64 { return l.first.Load() }
 func (l *Log) LastIndex() uint64 { return l.last.Load() }
 
 // Notify registers fn to run after each advance of the watermark, with the
-// new value, on the goroutine that advanced it: fn must be quick and must
-// not call back into Wait or Sync.
+// new value, on the goroutine that advanced it (the syncer under Always, the
+// writer under an interval policy). fn must be quick; it may call Append,
+// Committed and Read of committed records, but not Wait, Sync, Scrub,
+// TruncateFront or Close, which wait for that goroutine.
 func (l *Log) Notify(fn func(committed uint64)) {
 	l.cmu.Lock()
 	var subs []func(uint64)
@@ -532,6 +551,7 @@ func (l *Log) Close() error {
 	l.retired, l.syncF = nil, nil
 	l.smu.Unlock()
 	l.dirF.Close()
+	l.lock.Close() // releases the flock
 	return err
 }
 

@@ -383,3 +383,14 @@ func TestAppendAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenTwice(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, Options{})
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v", err)
+	}
+	l.Close()
+	l = mustOpen(t, dir, Options{})
+	l.Close()
+}

@@ -24,6 +24,8 @@ type Recovery struct {
 	Damaged []CorruptError
 	// Placeholders counts damaged records left by earlier recoveries.
 	Placeholders int
+	// Scrubbed counts records erased by Scrub.
+	Scrubbed int
 }
 
 // DroppedBytes is the total number of torn-tail bytes cut.
@@ -119,6 +121,7 @@ func recoverDir(dir string, o *Options) (*recovered, error) {
 		}
 		r.report.Records += sc.count
 		r.report.Placeholders += sc.damaged
+		r.report.Scrubbed += sc.scrubbed
 		r.plain += sc.plain
 		if sc.sealed > 0 {
 			r.sealed = true

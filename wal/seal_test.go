@@ -77,8 +77,8 @@ func TestEncryptionTurnedOn(t *testing.T) {
 	appendN(t, l, 11, 20)
 	l.Close()
 	l = mustOpen(t, dir, Options{Key: k})
-	defer l.Close()
 	checkRecords(t, l, 1, 20)
+	l.Close()
 	if _, err := Open(dir, Options{}); !errors.Is(err, ErrNoKey) {
 		t.Fatalf("no key: %v", err)
 	}
