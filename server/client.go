@@ -73,6 +73,8 @@ type client struct {
 	closed    bool
 	reason    ClosedState
 	creds     credentials
+	meta      clientMeta
+	stop      time.Time
 	authTimer *time.Timer
 	pingTimer *time.Timer
 	label     atomic.Pointer[string] // log prefix, grows client info after CONNECT
@@ -246,6 +248,7 @@ func (c *client) closeConnection(reason ClosedState, flush bool) {
 	}
 	c.closed = true
 	c.reason = reason
+	c.stop = time.Now()
 	if c.authTimer != nil {
 		c.authTimer.Stop()
 	}
@@ -286,6 +289,9 @@ func (c *client) teardown() {
 	s.mu.Lock()
 	delete(s.clients, c.cid)
 	s.mu.Unlock()
+	if c.kind == kindClient {
+		s.closed.add(c.snapshot(true, subs))
+	}
 	c.Debugf("Client connection closed: %s", reason)
 }
 

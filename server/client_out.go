@@ -208,6 +208,7 @@ func (c *client) flushOutbound() bool {
 			alreadyClosed := c.closed
 			c.closed = true
 			if !alreadyClosed {
+				c.stop = time.Now()
 				c.reason = WriteError
 				if isTimeout(err) {
 					c.reason = SlowConsumerWriteDeadline
@@ -244,6 +245,7 @@ func (c *client) checkPendingLocked(maxPending int64) bool {
 	}
 	c.closed = true
 	c.reason = SlowConsumerPendingBytes
+	c.stop = time.Now()
 	c.out.buf = c.out.buf[:0]
 	if c.pingTimer != nil {
 		c.pingTimer.Stop()

@@ -88,6 +88,9 @@ func (c *client) Connect(arg []byte) error {
 	}
 	c.echo = c.copts.Echo
 	c.noResp = c.copts.NoResponders
+	c.mu.Lock()
+	c.meta = clientMeta{name: c.copts.Name, lang: c.copts.Lang, version: c.copts.Version, user: c.copts.User}
+	c.mu.Unlock()
 	if !c.connected {
 		c.connected = true
 		c.setLabel()

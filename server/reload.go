@@ -70,10 +70,6 @@ func (s *Server) Reload(newOpts *opts.Options) error {
 		return fmt.Errorf("server: reload: %w", err)
 	}
 	cur := s.getOpts()
-	// A port picked at random (0 or -1) is not a change.
-	if (cp.Port == 0 || cp.Port == -1) && (cur.Port == 0 || cur.Port == -1) {
-		cp.Port = cur.Port
-	}
 	var refused []string
 	cv, nv := reflect.ValueOf(cur).Elem(), reflect.ValueOf(&cp).Elem()
 	t := cv.Type()

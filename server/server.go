@@ -63,7 +63,8 @@ type Server struct {
 	infoBase serverInfo // template for INFO, without per-client fields
 	pubs     sync.Pool  // *client publishers for Server.Publish
 
-	stats Stats
+	stats  Stats
+	closed closedRing
 }
 
 // Stats counts the server's traffic. Fields are updated atomically.
@@ -124,6 +125,10 @@ func New(o *opts.Options) (*Server, error) {
 func fillDefaults(o *opts.Options) {
 	if o.Host == "" {
 		o.Host = opts.DefaultHost
+	}
+	if o.Port == 0 {
+		// As in the reference: 0 is the default port; -1 picks one.
+		o.Port = opts.DefaultPort
 	}
 	if o.MaxPayload == 0 {
 		o.MaxPayload = opts.DefaultMaxPayload

@@ -1,0 +1,127 @@
+package server
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// ClientInfo is a snapshot of one connection, for monitoring (/connz).
+type ClientInfo struct {
+	CID        uint64
+	Kind       string
+	IP         string
+	Port       int
+	Start      time.Time
+	Stop       time.Time // zero while open
+	LastIn     time.Time
+	Name       string
+	Lang       string
+	Version    string
+	User       string
+	Account    string
+	Pending    int // bytes queued for the client
+	InMsgs     int64
+	OutMsgs    int64
+	InBytes    int64
+	OutBytes   int64
+	NumSubs    int
+	Subs       []string // subjects, with " queue" appended for queue subscriptions
+	Reason     string   // why it closed; "" while open
+	SlowClosed bool
+}
+
+type clientMeta struct {
+	name, lang, version, user string
+}
+
+// DefaultMaxClosedClients is how many closed connections are remembered,
+// as in the reference.
+const DefaultMaxClosedClients = 10000
+
+// closedRing keeps the most recent closed connections.
+type closedRing struct {
+	mu   sync.Mutex
+	buf  []ClientInfo
+	next int
+	full bool
+}
+
+func (r *closedRing) add(ci ClientInfo) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.buf == nil {
+		r.buf = make([]ClientInfo, DefaultMaxClosedClients)
+	}
+	r.buf[r.next] = ci
+	r.next++
+	if r.next == len(r.buf) {
+		r.next, r.full = 0, true
+	}
+}
+
+func (r *closedRing) list() []ClientInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.full {
+		return append([]ClientInfo(nil), r.buf[:r.next]...)
+	}
+	out := make([]ClientInfo, 0, len(r.buf))
+	out = append(out, r.buf[r.next:]...)
+	return append(out, r.buf[:r.next]...)
+}
+
+// snapshot describes c; subs is the subscription list when the caller
+// already took it (at close), nil to read it now.
+func (c *client) snapshot(closed bool, subs []*subscription) ClientInfo {
+	c.mu.Lock()
+	ci := ClientInfo{
+		CID: c.cid, Kind: "Client", IP: c.host, Port: c.port, Start: c.start,
+		Name: c.meta.name, Lang: c.meta.lang, Version: c.meta.version, User: c.meta.user,
+		Pending: len(c.out.buf) + c.out.inflight,
+	}
+	if closed {
+		ci.Stop = c.stop
+		ci.Reason = c.reason.String()
+		ci.SlowClosed = c.reason == SlowConsumerPendingBytes || c.reason == SlowConsumerWriteDeadline
+	}
+	if subs == nil {
+		for _, sub := range c.subs {
+			subs = append(subs, sub)
+		}
+	}
+	c.mu.Unlock()
+	if c.acc != nil {
+		ci.Account = c.acc.Name
+	}
+	if ns := c.lastIn.Load(); ns > 0 {
+		ci.LastIn = time.Unix(0, ns)
+	}
+	ci.InMsgs, ci.InBytes = c.inMsgs.Load(), c.inBytes.Load()
+	ci.OutMsgs, ci.OutBytes = c.outMsgs.Load(), c.outBytes.Load()
+	ci.NumSubs = len(subs)
+	for _, sub := range subs {
+		if sub.queue != "" {
+			ci.Subs = append(ci.Subs, sub.subject+" "+sub.queue)
+		} else {
+			ci.Subs = append(ci.Subs, sub.subject)
+		}
+	}
+	sort.Strings(ci.Subs)
+	return ci
+}
+
+// Clients returns a snapshot of the open client connections, by CID.
+func (s *Server) Clients() []ClientInfo {
+	list := s.clientList()
+	out := make([]ClientInfo, 0, len(list))
+	for _, c := range list {
+		out = append(out, c.snapshot(false, nil))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CID < out[j].CID })
+	return out
+}
+
+// ClosedClients returns the most recently closed connections, oldest
+// first.
+func (s *Server) ClosedClients() []ClientInfo { return s.closed.list() }

@@ -1,0 +1,63 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/keelhq/keel/server/opts"
+)
+
+func TestClientsAndClosedClients(t *testing.T) {
+	s := runServer(t, func(o *opts.Options) { o.Debug = true })
+	log := &memLogger{}
+	s.SetLogger(log)
+	nc := connect(t, s, nats.Name("watcher"))
+	nc.QueueSubscribeSync("a.b", "q")
+	nc.SubscribeSync("c")
+	nc.Publish("c", []byte("x"))
+	nc.Flush()
+
+	cl := s.Clients()
+	if len(cl) != 1 {
+		t.Fatalf("clients: %d", len(cl))
+	}
+	ci := cl[0]
+	if ci.Name != "watcher" || ci.Lang != "go" || ci.NumSubs != 2 || ci.Account != GlobalAccountName ||
+		strings.Join(ci.Subs, ",") != "a.b q,c" || ci.InMsgs != 1 || ci.Reason != "" {
+		t.Fatalf("client info %+v", ci)
+	}
+	nc.Close()
+	waitFor(t, 2*time.Second, "closed client recorded", func() bool { return len(s.ClosedClients()) == 1 })
+	cc := s.ClosedClients()[0]
+	if cc.CID != ci.CID || cc.Reason != "Client Closed" || cc.Stop.IsZero() || cc.NumSubs != 2 {
+		t.Fatalf("closed info %+v", cc)
+	}
+	if s.NumClients() != 0 || s.GlobalAccount().NumSubscriptions() != 0 {
+		t.Fatalf("client state left: %d clients, %d subs", s.NumClients(), s.GlobalAccount().NumSubscriptions())
+	}
+	for _, want := range []string{"Client connection created", `"v` + nats.Version + `:go:watcher" - Client connection closed: Client Closed`} {
+		if !log.contains(want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+}
+
+func TestTraceLogging(t *testing.T) {
+	s := runServer(t, func(o *opts.Options) { o.Trace = true })
+	log := &memLogger{}
+	s.SetLogger(log)
+	rc := dialRaw(t, s)
+	rc.send("CONNECT {\"verbose\":false,\"pass\":\"hunter2\",\"user\":\"u\"}\r\nSUB foo 1\r\nPUB foo 2\r\nhi\r\n")
+	rc.expect("MSG foo 1 2\r\nhi\r\n")
+	for _, want := range []string{"<<- [SUB foo 1]", "<<- [PUB foo 2]", `<<- MSG_PAYLOAD: ["hi"]`, "->> [MSG foo 1 2]", "[REDACTED]"} {
+		if !log.contains(want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+	if log.contains("hunter2") {
+		t.Error("password traced")
+	}
+}
