@@ -148,6 +148,7 @@ func serve(cmd *opts.Command, o *opts.Options, digest string, stderr io.Writer) 
 		}
 		defer func() { removePidFile(o.PidFile, r.log) }()
 	}
+	r.trapSignals()
 	if err := s.Start(); err != nil {
 		log.Fatalf("%v", err)
 		s.Shutdown()

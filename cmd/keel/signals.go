@@ -20,6 +20,15 @@ type runner struct {
 	s    *server.Server
 	opts *opts.Options
 	log  *logger.Std
+	sigs chan os.Signal
+}
+
+// trapSignals starts catching the signals keel handles. It is called
+// before the server starts, so that a signal sent as soon as the server
+// listens is handled rather than killing the process.
+func (r *runner) trapSignals() {
+	r.sigs = make(chan os.Signal, 4)
+	signal.Notify(r.sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 }
 
 // handleSignals serves signals until the server has shut down, as
@@ -27,8 +36,7 @@ type runner struct {
 // lame duck mode, which ends by itself), SIGHUP reloads the configuration,
 // SIGUSR1 reopens the log file and SIGUSR2 enters lame duck mode.
 func (r *runner) handleSignals() {
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
+	ch := r.sigs
 	defer signal.Stop(ch)
 	done := make(chan struct{})
 	go func() {
