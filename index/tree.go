@@ -363,6 +363,12 @@ func (t *Tree) AddMsg(subject string, seq uint64) (created bool) {
 	return false
 }
 
+// AddMsgBytes is AddMsg for a subject held in a byte slice (a store
+// rebuilding from its blocks), without converting it to a string.
+func (t *Tree) AddMsgBytes(subject []byte, seq uint64) (created bool) {
+	return t.AddMsg(bstr(subject), seq)
+}
+
 // RemoveMsg records the removal of message seq, which the caller knows was
 // stored on subject. The subject is deleted when its last message goes.
 // Removing the first (last) message leaves First (Last) as a bound with the
@@ -394,6 +400,11 @@ func (t *Tree) RemoveMsg(subject string, seq uint64) (SubjectState, bool) {
 		}
 	}
 	return *st, true
+}
+
+// RemoveMsgBytes is RemoveMsg for a subject held in a byte slice.
+func (t *Tree) RemoveMsgBytes(subject []byte, seq uint64) (SubjectState, bool) {
+	return t.RemoveMsg(bstr(subject), seq)
 }
 
 // commonPrefix returns the length of the longest common prefix of a and b.

@@ -89,6 +89,16 @@ func TestTreeBytesVariants(t *testing.T) {
 	if _, ok := tr.DeleteBytes([]byte("orders.eu.1")); !ok || tr.Len() != 0 {
 		t.Fatal("DeleteBytes failed")
 	}
+	long := []byte("orders.region42.customer123456.with.a.long.tail")
+	if !tr.AddMsgBytes(long, 5) || tr.AddMsgBytes(long, 6) {
+		t.Fatal("AddMsgBytes: wrong created result")
+	}
+	if st, ok := tr.RemoveMsgBytes(long, 5); !ok || st != (SubjectState{Msgs: 1, First: 6, Last: 6}) {
+		t.Fatalf("RemoveMsgBytes = %+v, %v", st, ok)
+	}
+	if n := testing.AllocsPerRun(100, func() { tr.AddMsgBytes(long, 7) }); n != 0 {
+		t.Fatalf("AddMsgBytes on an existing subject allocates %.0f times", n)
+	}
 }
 
 // randomSubject returns a valid subject over a small alphabet, so that
