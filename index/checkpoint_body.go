@@ -117,7 +117,7 @@ func (b *Blocks) appendTo(dst []byte) []byte {
 
 func (b *Blocks) decode(r *reader) {
 	n := r.count(7)
-	b.list = make([]BlockInfo, 0, n)
+	b.list = make([]BlockInfo, 0, min(n, preallocMax))
 	for i := 0; i < n && r.err == nil; i++ {
 		var bi BlockInfo
 		bi.ID = r.uvarint()
@@ -247,9 +247,15 @@ func (s *SeqSet) appendTo(dst []byte) []byte {
 
 const maxChunkKey = ^uint64(0) >> chunkBits
 
+// preallocMax caps what a decoder reserves on the word of a count alone:
+// counts are bounded by the input, but an element can take more memory
+// than its encoding, so beyond this the slices grow with what is really
+// decoded.
+const preallocMax = 1024
+
 func (s *SeqSet) decode(r *reader) {
 	n := r.count(3)
-	s.conts = make([]container, 0, n)
+	s.conts = make([]container, 0, min(n, preallocMax))
 	next := uint64(0)
 	for i := 0; i < n && r.err == nil; i++ {
 		delta := r.uvarint()
