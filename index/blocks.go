@@ -27,8 +27,9 @@ type BlockInfo struct {
 // block's First is greater than the previous block's Last. It answers
 // sequence → block and time → block by binary search.
 //
-// The zero Blocks is empty and ready to use. Pointers returned by At and
-// Tail are valid until the next Append or Remove.
+// The zero Blocks is empty and ready to use; it must not be copied after
+// first use. Pointers returned by At and Tail are valid until the next
+// Append or Remove.
 type Blocks struct {
 	list []BlockInfo
 }

@@ -30,6 +30,19 @@ type Sealer interface {
 // gets a fresh subkey, named by a salt kept in the file's header, so a
 // rewrite never reuses a (key, nonce) pair; the counter is random as well,
 // as a second line of defence.
+//
+// A store adapts its seal.Key in a few lines (mind the typed nil):
+//
+//	type ckptKeys struct{ k *seal.Key }
+//
+//	func (c ckptKeys) NewSealer() ([]byte, index.Sealer) { return c.k.NewFileSealer() }
+//	func (c ckptKeys) Sealer(salt []byte) (index.Sealer, error) {
+//		s, err := c.k.FileSealer(salt)
+//		if err != nil {
+//			return nil, err
+//		}
+//		return s, nil
+//	}
 type Keys interface {
 	// NewSealer returns a Sealer under a fresh subkey and the salt (at most
 	// MaxSaltSize bytes) that names it.
