@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Limits that keep a hostile or broken file from exhausting the process.
@@ -70,7 +71,7 @@ func ParseFile(path string) (*Map, error) {
 	if abs, err := filepath.Abs(path); err == nil {
 		sh.includes = append(sh.includes, abs)
 	}
-	return newParser(string(data), path, sh).parseTop()
+	return newParser(withoutBOM(data), path, sh).parseTop()
 }
 
 // Parse parses data as if read from a file called name (which may be
@@ -82,7 +83,13 @@ func Parse(data []byte, name string) (*Map, error) {
 	}
 	sh := newShared()
 	sh.budget -= int64(len(data))
-	return newParser(string(data), name, sh).parseTop()
+	return newParser(withoutBOM(data), name, sh).parseTop()
+}
+
+// withoutBOM drops a UTF-8 byte order mark, which some editors write at
+// the start of a file (nats-server would read it as part of the first key).
+func withoutBOM(data []byte) string {
+	return strings.TrimPrefix(string(data), "\ufeff")
 }
 
 func readLimited(path string) ([]byte, error) {

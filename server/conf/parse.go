@@ -339,7 +339,7 @@ func (p *parser) include(m *Map, at Pos) error {
 		return p.errorAt(at, "include %q: includes read more than %d bytes in total", name, maxTotalBytes)
 	}
 	p.sh.includes = append(p.sh.includes, abs)
-	sub := newParser(string(data), path, p.sh)
+	sub := newParser(withoutBOM(data), path, p.sh)
 	inc, err := sub.parseTop()
 	p.sh.includes = p.sh.includes[:len(p.sh.includes)-1]
 	if err != nil {

@@ -146,6 +146,9 @@ func TestParseValid(t *testing.T) {
 		{"variable holding an array", "x: [1, 2]\ny: $x", `{"x":[i1,i2],"y":[i1,i2]}`},
 		{"variable holding a map", "p { a: 1 }\nq: $p", `{"p":{"a":i1},"q":{"a":i1}}`},
 		{"variable in array", "x: 5\ny: [$x, 6]", `{"x":i5,"y":[i5,i6]}`},
+		{"windows line ends", "a: 1\r\nb {\r\n  c: x\r\n}\r\nd: [1,\r\n2]\r\ne: (\r\nblock\r\n)\r\n", `{"a":i1,"b":{"c":s"x"},"d":[i1,i2],"e":s"\r\nblock\r\n"}`},
+		// Keel drops a byte order mark; nats-server reads it into the key.
+		{"byte order mark", "\ufeffport: 1", `{"port":i1}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
