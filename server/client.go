@@ -49,6 +49,7 @@ type client struct {
 	parser    proto.Parser
 	copts     connectOpts
 	connected bool // a CONNECT was accepted
+	firstPing bool // the first PING has been answered
 	echo      bool
 	noResp    bool
 	cache     map[string]*sublist.Result[*subscription]

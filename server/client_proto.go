@@ -132,6 +132,15 @@ func (c *client) Ping() error {
 	c.Tracef("<<- [PING]")
 	c.Tracef("->> [PONG]")
 	c.queueProto(pongProto)
+	if !c.firstPing {
+		// The first PING of a client that understands async INFO (protocol
+		// 1) is answered with an INFO naming its account, as the reference
+		// does; nats.go's first Flush sees it.
+		c.firstPing = true
+		if c.copts.Protocol >= ProtoVersion {
+			c.queueProto(c.srv.renderInfo(c, true))
+		}
+	}
 	return nil
 }
 

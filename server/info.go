@@ -25,8 +25,13 @@ type serverInfo struct {
 	Domain       string   `json:"domain,omitempty"`
 	ConnectURLs  []string `json:"connect_urls,omitempty"`
 	LameDuck     bool     `json:"ldm,omitempty"`
-	APILevel     int      `json:"api_lvl,omitempty"`
-	XKey         string   `json:"xkey,omitempty"`
+	// ConnectInfo marks the INFO sent after the first PONG to clients of
+	// protocol 1, naming the account they are bound to.
+	ConnectInfo   bool   `json:"connect_info,omitempty"`
+	RemoteAccount string `json:"remote_account,omitempty"`
+	IsSysAccount  bool   `json:"acc_is_sys,omitempty"`
+	APILevel      int    `json:"api_lvl,omitempty"`
+	XKey          string `json:"xkey,omitempty"`
 }
 
 // JetStreamInfo is what the JetStream layer adds to INFO.
@@ -81,12 +86,22 @@ func (s *Server) rebuildInfo() {
 }
 
 // infoFor renders the INFO line for one client.
-func (s *Server) infoFor(c *client) []byte {
+func (s *Server) infoFor(c *client) []byte { return s.renderInfo(c, false) }
+
+// renderInfo renders INFO for c; connectInfo adds the account binding, as
+// the reference sends after the first PONG.
+func (s *Server) renderInfo(c *client, connectInfo bool) []byte {
 	s.infoMu.Lock()
 	info := s.infoBase
 	s.infoMu.Unlock()
 	info.ClientID = c.cid
 	info.ClientIP = c.host
+	if connectInfo {
+		info.ConnectInfo = true
+		if c.acc != nil {
+			info.RemoteAccount = c.acc.Name
+		}
+	}
 	b, err := json.Marshal(&info)
 	if err != nil { // cannot happen for this struct
 		b = []byte("{}")

@@ -243,3 +243,21 @@ func TestLowerCaseAndSplitWrites(t *testing.T) {
 	}
 	rc.expect("MSG foo 1 5\r\nhello\r\nPONG\r\n")
 }
+
+// TestConnectInfo: the first PING of a protocol-1 client gets PONG and an
+// INFO naming its account; later PINGs only PONG.
+func TestConnectInfo(t *testing.T) {
+	s := runServer(t, nil)
+	rc := dialRaw(t, s)
+	rc.send("CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n")
+	rc.expect("PONG\r\n")
+	line := rc.readLine()
+	for _, want := range []string{`"connect_info":true`, `"remote_account":"$G"`, `"client_id":`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("connect INFO %q lacks %s", line, want)
+		}
+	}
+	rc.send("PING\r\n")
+	rc.expect("PONG\r\n")
+	rc.sync()
+}
