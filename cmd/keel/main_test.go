@@ -189,7 +189,9 @@ func TestConfigFileReloadAndShutdown(t *testing.T) {
 		t.Fatalf("max_payload seen by the client %d, want 2048", got)
 	}
 
-	// A reloadable change: applied, logged, seen by new clients.
+	// Reloadable changes: applied, logged, seen by new clients; debug
+	// logging starts at once.
+	base += "debug: true\n"
 	writeConf(t, conf, base+"max_payload: 4KB\n")
 	mark := p.mark()
 	p.signal(syscall.SIGHUP)
@@ -202,6 +204,7 @@ func TestConfigFileReloadAndShutdown(t *testing.T) {
 	if got := nc2.MaxPayload(); got != 4096 {
 		t.Fatalf("max_payload after reload %d, want 4096", got)
 	}
+	_, mark = p.waitFor(`\[DBG\] .*Client connection created`, mark)
 
 	// A change that needs a restart: refused with [ERR], nothing applied.
 	writeConf(t, conf, base+"max_payload: 8KB\nserver_name: renamed\n")
@@ -210,7 +213,7 @@ func TestConfigFileReloadAndShutdown(t *testing.T) {
 	// A broken file: refused with its position, the server keeps running.
 	writeConf(t, conf, base+"max_payload: [\n")
 	p.signal(syscall.SIGHUP)
-	_, _ = p.waitFor(`\[ERR\] Failed to reload server configuration: `+regexp.QuoteMeta(conf)+`:4:14: key "max_payload"`, mark)
+	_, _ = p.waitFor(`\[ERR\] Failed to reload server configuration: `+regexp.QuoteMeta(conf)+`:5:14: key "max_payload": missing .\]. for the .\[. here`, mark)
 	if err := nc.Publish("still.up", []byte("x")); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/keelhq/keel/server/logger"
 	"github.com/keelhq/keel/server/opts"
 )
 
@@ -19,25 +20,32 @@ func (r *runner) reload() {
 		r.log.Errorf("Failed to reload server configuration: %v", err)
 		return
 	}
-	for _, w := range next.Warnings {
-		r.log.Warnf("%s", w)
-	}
+	// Open a new log file before applying anything, so that a log file
+	// that cannot be opened refuses the reload as a whole.
+	var newLog *logger.Std
 	if loggingChanged(r.opts, next) {
-		l, err := newLogger(next)
-		if err != nil {
+		if newLog, err = newLogger(next); err != nil {
 			r.log.Errorf("Failed to reload server configuration: %v", err)
 			return
 		}
-		old := r.log
-		r.s.SetLogger(l)
-		r.log = l
-		old.Close()
 	}
 	if err := r.s.Reload(next); err != nil {
+		if newLog != nil {
+			newLog.Close()
+		}
 		r.log.Errorf("Failed to reload server configuration: %v", err)
 		return
 	}
+	if newLog != nil {
+		old := r.log
+		r.s.SetLogger(newLog)
+		r.log = newLog
+		old.Close()
+	}
 	r.opts = next
+	for _, w := range next.Warnings {
+		r.log.Warnf("%s", w)
+	}
 	for _, c := range changes {
 		r.log.Noticef("Reloaded: %s", c)
 	}
