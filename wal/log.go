@@ -2,15 +2,11 @@ package wal
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/keelhq/keel/seal"
 	twal "github.com/tidwall/wal"
@@ -348,180 +344,6 @@ func (l *Log) Sync() error {
 	return nil
 }
 
-// Read returns record index, decrypted, in buf (grown if needed). A record
-// not yet committed is waited for. Records before FirstIndex or after
-// LastIndex are ErrNotFound; a record recovery found damaged is ErrDamaged.
-func (l *Log) Read(index uint64, buf []byte) ([]byte, error) {
-	if index == 0 || index < l.first.Load() || index > l.last.Load() {
-		return buf[:0], fmt.Errorf("wal: read %d: %w", index, ErrNotFound)
-	}
-	if err := l.Wait(index); err != nil {
-		return buf[:0], err
-	}
-	// raw aliases tidwall's segment memory, which Scrub may overwrite:
-	// decode it under readMu.
-	l.readMu.Lock()
-	defer l.readMu.Unlock()
-	raw, err := l.twRead(index)
-	if err != nil {
-		return buf[:0], err
-	}
-	return l.decode(index, raw, buf[:0])
-}
-
-func (l *Log) twRead(index uint64) ([]byte, error) {
-	raw, err := l.tw.Read(index)
-	switch err {
-	case nil:
-		return raw, nil
-	case twal.ErrNotFound:
-		return nil, fmt.Errorf("wal: read %d: %w", index, ErrNotFound)
-	case twal.ErrClosed:
-		return nil, ErrClosed
-	}
-	return nil, fmt.Errorf("wal: read %d: %w", index, err)
-}
-
-// decode checks a stored frame and appends its record to dst.
-func (l *Log) decode(index uint64, raw, dst []byte) ([]byte, error) {
-	f, ok := decodeFrame(raw, maxFrameBody)
-	if !ok || f.index != index {
-		return dst, &CorruptError{Segment: l.segmentOf(index), First: index, Last: index,
-			Bytes: int64(len(raw)), Reason: "checksum or header mismatch"}
-	}
-	switch f.kind {
-	case kindPlain:
-		return append(dst, f.body...), nil
-	case kindDamaged:
-		return dst, &DamagedError{Index: index}
-	case kindScrub:
-		return dst, fmt.Errorf("wal: read %d: %w", index, ErrScrubbed)
-	}
-	s := l.sealers[binary.LittleEndian.Uint32(f.body)]
-	if s == nil {
-		if l.opts.Key == nil {
-			return dst, fmt.Errorf("wal: read %d: %w", index, ErrNoKey)
-		}
-		return dst, &CorruptError{Segment: l.segmentOf(index), First: index, Last: index,
-			Bytes: int64(len(raw)), Reason: "unknown epoch"}
-	}
-	out, err := s.Open(dst, f.body[epochSize:], index, raw[offKind:sealedADEnd])
-	if err != nil {
-		return dst, fmt.Errorf("wal: read %d: %w", index, err)
-	}
-	return out, nil
-}
-
-// segmentOf names the segment file holding index, for error reports. It
-// takes no lock: readers call it while holding readMu.
-func (l *Log) segmentOf(index uint64) string {
-	starts := *l.startsView.Load()
-	i := sort.Search(len(starts), func(i int) bool { return starts[i] > index }) - 1
-	if i < 0 {
-		return "?"
-	}
-	return segmentName(starts[i])
-}
-
-// publishStarts updates the lock-free copy of starts; wmu is held.
-func (l *Log) publishStarts() {
-	s := slices.Clone(l.starts)
-	l.startsView.Store(&s)
-}
-
-// Replay calls fn for every record from index from (FirstIndex when from is
-// 0) to the LastIndex at the time of the call, in order, with data valid
-// only during the call. Scrubbed records are skipped: their owner erased
-// them on purpose. It stops at the first error: fn's, or a damaged or
-// corrupt record (a *DamagedError names its index; resume after it with
-// Replay(index+1, fn) once the loss is handled).
-func (l *Log) Replay(from uint64, fn func(index uint64, data []byte) error) error {
-	first, last := l.first.Load(), l.last.Load()
-	if from == 0 {
-		from = first
-	}
-	if from < first {
-		return fmt.Errorf("wal: replay from %d: log starts at %d: %w", from, first, ErrNotFound)
-	}
-	var buf []byte
-	for i := from; i <= last; i++ {
-		data, err := l.Read(i, buf)
-		if errors.Is(err, ErrScrubbed) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		buf = data
-		if err := fn(i, data); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// TruncateFront drops every record before index, once the caller has made
-// them durable elsewhere. index may be at most Committed()+1 (which empties
-// the log). tidwall/wal rewrites the segment that holds index, so call it
-// about once per segment's worth of records, not per record.
-func (l *Log) TruncateFront(index uint64) error {
-	if err := l.failed(); err != nil {
-		return err
-	}
-	if index <= l.first.Load() {
-		return nil
-	}
-	if c := l.committed.Load(); index > c+1 {
-		return fmt.Errorf("wal: truncate front to %d: committed is %d: %w", index, c, ErrRange)
-	}
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
-	l.readMu.Lock()
-	defer l.readMu.Unlock()
-	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > index }) - 1
-	tailHit := i == len(l.starts)-1
-	if err := l.tw.TruncateFront(index); err != nil {
-		err = fmt.Errorf("wal: truncate front to %d: %w", index, err)
-		l.fail(err) // tidwall may be half-way: it needs a reopen
-		return err
-	}
-	path := filepath.Join(l.dir, segmentName(index))
-	fi, err := os.Stat(path)
-	if err != nil {
-		err = fmt.Errorf("wal: truncate front to %d: %w", index, err)
-		l.fail(err)
-		return err
-	}
-	l.st.bytes.Add(uint64(fi.Size()))
-	l.starts = append([]uint64{index}, l.starts[i+1:]...)
-	l.publishStarts()
-	l.first.Store(index)
-	if tailHit {
-		// tidwall replaced the tail file: sync through the new one.
-		f, err := os.OpenFile(path, os.O_RDWR, 0)
-		if err != nil {
-			err = fmt.Errorf("wal: truncate front to %d: %w", index, err)
-			l.fail(err)
-			return err
-		}
-		if !l.opts.NoPrealloc {
-			preallocate(f, l.preallocSize())
-		}
-		l.tailSize = fi.Size()
-		l.smu.Lock()
-		l.retired = append(l.retired, l.syncF)
-		l.syncF = f
-		l.dirDirty = true
-		l.smu.Unlock()
-	}
-	if err := l.dirF.Sync(); err != nil {
-		err = fmt.Errorf("wal: truncate front to %d: sync dir: %w", index, err)
-		l.fail(err)
-		return err
-	}
-	return nil
-}
-
 // Close writes and syncs everything appended, stops the log and releases
 // its files. Later calls fail with ErrClosed.
 func (l *Log) Close() error {
@@ -553,42 +375,4 @@ func (l *Log) Close() error {
 	l.dirF.Close()
 	l.lock.Close() // releases the flock
 	return err
-}
-
-// Stats are running totals since Open.
-type Stats struct {
-	Appends      uint64        // records appended
-	PayloadBytes uint64        // bytes given to Append
-	Batches      uint64        // batch writes to segment files
-	BytesWritten uint64        // bytes written to segment files: frames, length prefixes, tags, TruncateFront rewrites
-	Syncs        uint64        // fdatasyncs of the tail segment
-	DirSyncs     uint64        // fsyncs of the directory for new segments
-	SyncTime     time.Duration // time spent in those fdatasyncs
-	Segments     uint64        // segment files started
-}
-
-// WriteAmplification is bytes written to disk per payload byte.
-func (s Stats) WriteAmplification() float64 {
-	if s.PayloadBytes == 0 {
-		return 0
-	}
-	return float64(s.BytesWritten) / float64(s.PayloadBytes)
-}
-
-type counters struct {
-	batches, bytes, syncs, dirSyncs, syncNanos, segments atomic.Uint64
-}
-
-// Stats returns running totals since Open.
-func (l *Log) Stats() Stats {
-	l.mu.Lock()
-	s := Stats{Appends: l.appends, PayloadBytes: l.payload}
-	l.mu.Unlock()
-	s.Batches = l.st.batches.Load()
-	s.BytesWritten = l.st.bytes.Load()
-	s.Syncs = l.st.syncs.Load()
-	s.DirSyncs = l.st.dirSyncs.Load()
-	s.SyncTime = time.Duration(l.st.syncNanos.Load())
-	s.Segments = l.st.segments.Load()
-	return s
 }

@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 )
+
+// Scrub and TruncateFront change segments already written; both hold wmu
+// (no batch in flight) and readMu (no reader inside tidwall's memory).
 
 // Scrub overwrites record index where it lies, on disk and in tidwall's
 // memory, with a scrubbed frame of the same length: kind 4, zero body, so
@@ -85,4 +89,66 @@ func frameOffset(path string, index uint64) (int64, error) {
 		pos = next
 	}
 	return 0, fmt.Errorf("record not found in the file: %w", ErrCorrupt)
+}
+
+// TruncateFront drops every record before index, once the caller has made
+// them durable elsewhere. index may be at most Committed()+1 (which empties
+// the log). tidwall/wal rewrites the segment that holds index, so call it
+// about once per segment's worth of records, not per record.
+func (l *Log) TruncateFront(index uint64) error {
+	if err := l.failed(); err != nil {
+		return err
+	}
+	if index <= l.first.Load() {
+		return nil
+	}
+	if c := l.committed.Load(); index > c+1 {
+		return fmt.Errorf("wal: truncate front to %d: committed is %d: %w", index, c, ErrRange)
+	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.readMu.Lock()
+	defer l.readMu.Unlock()
+	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > index }) - 1
+	tailHit := i == len(l.starts)-1
+	if err := l.tw.TruncateFront(index); err != nil {
+		err = fmt.Errorf("wal: truncate front to %d: %w", index, err)
+		l.fail(err) // tidwall may be half-way: it needs a reopen
+		return err
+	}
+	path := filepath.Join(l.dir, segmentName(index))
+	fi, err := os.Stat(path)
+	if err != nil {
+		err = fmt.Errorf("wal: truncate front to %d: %w", index, err)
+		l.fail(err)
+		return err
+	}
+	l.st.bytes.Add(uint64(fi.Size()))
+	l.starts = append([]uint64{index}, l.starts[i+1:]...)
+	l.publishStarts()
+	l.first.Store(index)
+	if tailHit {
+		// tidwall replaced the tail file: sync through the new one.
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			err = fmt.Errorf("wal: truncate front to %d: %w", index, err)
+			l.fail(err)
+			return err
+		}
+		if !l.opts.NoPrealloc {
+			preallocate(f, l.preallocSize())
+		}
+		l.tailSize = fi.Size()
+		l.smu.Lock()
+		l.retired = append(l.retired, l.syncF)
+		l.syncF = f
+		l.dirDirty = true
+		l.smu.Unlock()
+	}
+	if err := l.dirF.Sync(); err != nil {
+		err = fmt.Errorf("wal: truncate front to %d: sync dir: %w", index, err)
+		l.fail(err)
+		return err
+	}
+	return nil
 }
