@@ -1,6 +1,7 @@
 package opts
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ func loadFile(path string, strict bool) (*Options, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	o, err := fromConfig(m, strict)
+	o, err := fromConfig(m, strict, path)
 	if err != nil {
 		return nil, "", err
 	}
@@ -34,12 +35,26 @@ func loadFile(path string, strict bool) (*Options, string, error) {
 // problem with its position. Settings for features not available yet add
 // to Options.Warnings; see policy.go.
 func FromConfig(m *conf.Map) (*Options, error) {
-	return fromConfig(m, false)
+	return fromConfig(m, false, "")
 }
 
-func fromConfig(m *conf.Map, strict bool) (*Options, error) {
+// fromConfig is FromConfig; file names the configuration in messages
+// that have no position.
+func fromConfig(m *conf.Map, strict bool, file string) (*Options, error) {
 	o := Default()
 	d := &decoder{strict: strict}
+	if m.Len() == 0 {
+		// As nats-server: worth a word, since a wrong file name in an
+		// include chain can produce it.
+		msg := "config has no values or is empty"
+		if file != "" {
+			msg = file + ": " + msg
+		}
+		if strict {
+			return nil, Errors{errors.New(msg)}
+		}
+		d.warns = append(d.warns, msg)
+	}
 	d.top(o, m)
 	if len(d.errs) > 0 {
 		return nil, d.errs
@@ -50,11 +65,6 @@ func fromConfig(m *conf.Map, strict bool) (*Options, error) {
 
 // top decodes the top level of a configuration.
 func (d *decoder) top(o *Options, m *conf.Map) {
-	if m.Len() == 0 {
-		// As nats-server: worth a word, since a typo'd file name in an
-		// include chain can produce it.
-		d.warns = append(d.warns, "configuration has no values or is empty")
-	}
 	var storeDirSeen bool
 	setStoreDir := func(it item) {
 		if storeDirSeen {
