@@ -45,7 +45,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd, err := opts.ParseFlags(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", exe, err)
-		return exitUsage
+		if fe := (*opts.FlagError)(nil); errors.As(err, &fe) {
+			return exitUsage
+		}
+		return exitError
 	}
 	switch {
 	case cmd.ShowHelp:

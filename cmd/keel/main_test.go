@@ -361,6 +361,8 @@ func TestCheckConfig(t *testing.T) {
 		{[]string{"-c", protected}, 1, "users lists are not supported yet"},
 		{[]string{"--tls"}, 1, "TLS is not supported yet"},
 		{[]string{"--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"-p", "abc"}, 2, `invalid value "abc" for flag -p`},
+		{[]string{"run"}, 1, `unrecognized command: "run"`},
 		{[]string{"-v"}, 0, "keel: v" + version},
 		{[]string{"-h"}, 0, "Usage: keel [options]"},
 		{[]string{"--signal", "bogus=1"}, 1, `unknown signal "bogus"`},

@@ -111,7 +111,7 @@ func ParseFlags(args []string) (*Command, error) {
 	str(&clusterURL, "cluster", "cluster_listen")
 
 	if err := fs.Parse(args); err != nil {
-		return nil, fmt.Errorf("%w (see keel -h)", err)
+		return nil, &FlagError{Err: err}
 	}
 	fs.Visit(func(fl *flag.Flag) { c.given[fl.Name] = true })
 	c.parsed = fs
@@ -144,6 +144,14 @@ func ParseFlags(args []string) (*Command, error) {
 	}
 	return c, nil
 }
+
+// FlagError is a command line the flag syntax rejects (an unknown flag,
+// a value of the wrong type); nats-server exits with status 2 for these.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() + " (see keel -h)" }
+
+func (e *FlagError) Unwrap() error { return e.Err }
 
 // Given reports whether the named flag (any of its spellings) was on the
 // command line.
