@@ -40,16 +40,17 @@ const (
 	ChaCha Cipher = 2 // ChaCha20-Poly1305
 )
 
-// ParseCipher maps a configuration value to a Cipher. The empty string means
-// AES, the reference server's default.
+// ParseCipher maps a configuration value ("aes", "chacha" or "chachapoly",
+// any case) to a Cipher. The empty string means ChaCha20-Poly1305, the
+// reference server's default.
 func ParseCipher(s string) (Cipher, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "aes", "aes-256-gcm", "aes256gcm":
-		return AES, nil
-	case "chacha", "chachapoly", "chacha20", "chacha20-poly1305", "chacha20poly1305":
+	case "", "chacha", "chachapoly":
 		return ChaCha, nil
+	case "aes":
+		return AES, nil
 	}
-	return 0, fmt.Errorf("seal: unknown cipher %q (want aes or chacha)", s)
+	return 0, fmt.Errorf("seal: unknown cipher type %q (want aes or chacha)", s)
 }
 
 func (c Cipher) String() string {

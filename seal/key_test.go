@@ -75,7 +75,7 @@ func TestKeyFileDamage(t *testing.T) {
 }
 
 func TestParseCipher(t *testing.T) {
-	for in, want := range map[string]Cipher{"": AES, "aes": AES, "AES": AES, "chacha": ChaCha, "chachapoly": ChaCha} {
+	for in, want := range map[string]Cipher{"": ChaCha, "aes": AES, "AES": AES, "chacha": ChaCha, "ChaChaPoly": ChaCha} {
 		if got, err := ParseCipher(in); err != nil || got != want {
 			t.Errorf("ParseCipher(%q) = %v, %v", in, got, err)
 		}
