@@ -88,7 +88,7 @@ func (d *decoder) account(it item, name string) *Account {
 			a.Nkey = s
 		},
 		"users": func(it item) {
-			a.Nkeys, a.Users = d.users(it)
+			a.Nkeys, a.Users = d.users(it, false)
 		},
 		"default_permissions": func(it item) { a.DefaultPermissions = d.permissions(it) },
 		"imports":             func(it item) { a.Imports = d.imports(it) },

@@ -38,7 +38,7 @@ func (d *decoder) authorization(it item, o *Options) {
 		},
 		"users": func(it item) {
 			usersItem = it
-			nkeyUsers, users = d.users(it)
+			nkeyUsers, users = d.users(it, false)
 		},
 		"proxy_required": func(it item) {
 			if b, ok := d.boolean(it); ok && b {
@@ -112,8 +112,10 @@ func applyDefaultPermissions(users []*User, nkeyUsers []*NkeyUser, p *Permission
 	}
 }
 
-// users decodes a users list into password users and nkey users.
-func (d *decoder) users(it item) ([]*NkeyUser, []*User) {
+// users decodes a users list into password users and nkey users. The
+// users of a leafnode listener take an account and no nkey, permissions
+// or connection types.
+func (d *decoder) users(it item, leaf bool) ([]*NkeyUser, []*User) {
 	entries, ok := d.list(it)
 	if !ok {
 		return nil, nil
@@ -128,25 +130,28 @@ func (d *decoder) users(it item) ([]*NkeyUser, []*User) {
 		u, nk := &User{}, &NkeyUser{}
 		var perms *Permissions
 		fs := fields{
-			"nkey":     d.setStr(&nk.Nkey),
 			"user":     d.setStr(&u.Username),
 			"username": d.setStr(&u.Username),
 			"pass":     d.setStr(&u.Password),
 			"password": d.setStr(&u.Password),
-			"account":  d.setStr(&u.Account),
 			"proxy_required": func(it item) {
 				if b, ok := d.boolean(it); ok {
 					u.ProxyRequired, nk.ProxyRequired = b, b
 				}
 			},
 		}
-		perm := func(it item) { perms = d.permissions(it) }
-		fs["permission"], fs["permissions"], fs["authorization"] = perm, perm, perm
-		cts := func(it item) {
-			types := d.connectionTypes(it)
-			u.AllowedConnectionTypes, nk.AllowedConnectionTypes = types, types
+		if leaf {
+			fs["account"] = d.setStr(&u.Account)
+		} else {
+			fs["nkey"] = d.setStr(&nk.Nkey)
+			perm := func(it item) { perms = d.permissions(it) }
+			fs["permission"], fs["permissions"], fs["authorization"] = perm, perm, perm
+			cts := func(it item) {
+				types := d.connectionTypes(it)
+				u.AllowedConnectionTypes, nk.AllowedConnectionTypes = types, types
+			}
+			fs["allowed_connection_types"], fs["connection_types"], fs["clients"] = cts, cts, cts
 		}
-		fs["allowed_connection_types"], fs["connection_types"], fs["clients"] = cts, cts, cts
 		d.block(e, fs)
 		nk.Account = u.Account
 		switch {

@@ -529,6 +529,8 @@ func TestUnknownFields(t *testing.T) {
 		{"cluster {\n  bogus: 1\n}", `test.conf:2:3: unknown field "bogus" in "cluster"`},
 		{"leafnodes { remotes: [{url: x, bogus: 1}] }", `unknown field "bogus" in "leafnodes.remotes[0]"`},
 		{"authorization { users: [{user: a, bogus: 1}] }", `unknown field "bogus" in "authorization.users[0]"`},
+		{"authorization { users: [{user: a, account: A}] }", `unknown field "account" in "authorization.users[0]"`},
+		{"leafnodes { authorization { users: [{user: a, permissions: {}}] } }", `unknown field "permissions" in "leafnodes.authorization.users[0]"`},
 		{"authorization { users: [{user: a, permissions: {bogus: x}}] }", `Unknown field "bogus" parsing permissions`},
 		{"authorization { users: [{user: a, permissions: {publish: {bogus: x}}}] }", `only 'allow' or 'deny' are permitted`},
 		// A variable that is defined but never used is an unknown field.

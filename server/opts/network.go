@@ -250,7 +250,7 @@ func (d *decoder) leafAuth(it item, l *LeafNodeOptions) {
 			}
 		},
 		"timeout":        func(it item) { l.AuthTimeout, _ = d.authTimeout(it) },
-		"users":          func(it item) { _, l.Users = d.users(it) },
+		"users":          func(it item) { _, l.Users = d.users(it, true) },
 		"account":        d.setStr(&l.Account),
 		"proxy_required": d.setBool(&l.ProxyRequired),
 	})
