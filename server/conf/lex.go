@@ -138,12 +138,15 @@ func isNL(c int) bool { return c == '\n' || c == '\r' }
 
 func isDigit(c int) bool { return c >= '0' && c <= '9' }
 
-// isNumberEnd reports whether c ends a number. nats-server leaves ']' out
-// of this set, which turns `[1]` into an error; Keel accepts it.
-func isNumberEnd(c int) bool {
+// isNumberEnd reports whether c ends a number. In an array ']' does too:
+// nats-server leaves it out, which turns `[1]` into an error; Keel
+// accepts it. Elsewhere "12]" stays a string, as in nats-server.
+func isNumberEnd(c int, inArray bool) bool {
 	switch c {
-	case eof, '\n', '\r', '}', ']', ';', ',', ' ', '\t':
+	case eof, '\n', '\r', '}', ';', ',', ' ', '\t':
 		return true
+	case ']':
+		return inArray
 	}
 	return false
 }
@@ -309,7 +312,7 @@ scan:
 // number reads a value that starts with a digit or '-': an integer with an
 // optional size suffix, a float, a datetime, an IP address (as a string),
 // or, when more text follows the digits, a bare string such as "10s".
-func (p *parser) number(at Pos) (*Value, error) {
+func (p *parser) number(at Pos, inArray bool) (*Value, error) {
 	start := p.off
 	neg := p.peek() == '-'
 	if neg {
@@ -338,11 +341,11 @@ func (p *parser) number(at Pos) (*Value, error) {
 		for c := p.peek(); c == 'b' || c == 'B' || c == 'i' || c == 'I'; c = p.peek() {
 			p.off++
 		}
-		if isNumberEnd(p.peek()) {
+		if isNumberEnd(p.peek(), inArray) {
 			return p.integer(start, at)
 		}
 		return p.bare(start, at)
-	case neg || isNumberEnd(c):
+	case neg || isNumberEnd(c, inArray):
 		// nats-server ends a negative number at the first non-digit; what
 		// follows must then be a valid value end.
 		return p.integer(start, at)

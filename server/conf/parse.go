@@ -236,7 +236,7 @@ func (p *parser) value(ctx context) (*Value, error) {
 		p.off++
 		return p.blockString(at)
 	case c == '-' || isDigit(c):
-		return p.number(at)
+		return p.number(at, ctx == ctxArray)
 	case c == '.':
 		return nil, p.errorf("floats must start with a digit")
 	case ctx == ctxMap && (c == ',' || c == '}'):
