@@ -1,0 +1,227 @@
+package jetstream
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/keelhq/keel/server"
+	"github.com/keelhq/keel/server/jetstream/jsapi"
+	"github.com/keelhq/keel/server/sublist"
+)
+
+// Request is one $JS.API request, copied off the publisher's goroutine.
+// Subject is always in the $JS.API. form, also when the request came
+// through a domain ($JS.<domain>.API.).
+type Request struct {
+	Subject  string
+	Reply    string
+	Header   []byte
+	Data     []byte
+	Account  string
+	ClientID uint64
+	Received time.Time
+}
+
+// Handler serves one kind of API request. It answers with
+// JetStream.Respond (or not at all, as the reference sometimes does).
+type Handler func(js *JetStream, r *Request)
+
+// route is one entry of the dispatch table: requests whose subject matches
+// pattern go to handler; respType is the "type" of its responses, used
+// for the errors the dispatcher answers itself (Nats-Required-Api-Level).
+type route struct {
+	pattern  string
+	respType string
+	handler  Handler
+}
+
+// apiDispatcher receives $JS.API.> and hands requests to a few workers:
+// requests may do disk I/O and wait for fsyncs, which must not happen on
+// the goroutine of the client that published them.
+type apiDispatcher struct {
+	js      *JetStream
+	workers int
+	queue   chan *Request
+	quit    chan struct{}
+	wg      sync.WaitGroup
+
+	mu     sync.RWMutex
+	routes []route
+	subs   []*server.InternalSub
+
+	dropped  int64
+	lastWarn time.Time
+}
+
+// apiQueueLen bounds the requests waiting for a worker; past it requests
+// are dropped (with a rate-limited warning), as the reference does when
+// its request queue is full.
+const apiQueueLen = 10_000
+
+func newAPIDispatcher(js *JetStream, workers int) *apiDispatcher {
+	d := &apiDispatcher{js: js, workers: workers, queue: make(chan *Request, apiQueueLen), quit: make(chan struct{})}
+	d.routes = defaultRoutes()
+	return d
+}
+
+// HandleAPI adds (or replaces) the handler of the requests matching
+// pattern, a subject with '*' for the stream and consumer tokens, e.g.
+// "$JS.API.CONSUMER.CREATE.*". respType is the response "type" string.
+// The consumer layer and the snapshot/restore handlers plug in here.
+func (js *JetStream) HandleAPI(pattern, respType string, h Handler) {
+	d := js.api
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, r := range d.routes {
+		if r.pattern == pattern {
+			d.routes[i] = route{pattern, respType, h}
+			return
+		}
+	}
+	d.routes = append(d.routes, route{pattern, respType, h})
+}
+
+func (d *apiDispatcher) subscribe() error {
+	subjects := []string{jsapi.APIAll}
+	if dom := d.js.cfg.Domain; dom != "" {
+		subjects = append(subjects, fmt.Sprintf(jsapi.APIDomainAllT, dom))
+	}
+	for _, subj := range subjects {
+		sub, err := d.js.host.SubscribeInternal(subj, "", d.receive)
+		if err != nil {
+			return fmt.Errorf("jetstream: subscribe %s: %w", subj, err)
+		}
+		d.subs = append(d.subs, sub)
+	}
+	for i := 0; i < d.workers; i++ {
+		d.wg.Add(1)
+		go d.work()
+	}
+	return nil
+}
+
+func (d *apiDispatcher) stop() {
+	for _, s := range d.subs {
+		d.js.host.UnsubscribeInternal(s)
+	}
+	d.subs = nil
+	select {
+	case <-d.quit:
+	default:
+		close(d.quit)
+	}
+	d.wg.Wait()
+}
+
+// receive runs on the publisher's goroutine: copy and queue.
+func (d *apiDispatcher) receive(m *server.InMsg) {
+	subject := m.Subject
+	if dom := d.js.cfg.Domain; dom != "" && strings.HasPrefix(subject, "$JS.") && !strings.HasPrefix(subject, "$JS.API.") {
+		rest, ok := strings.CutPrefix(subject, "$JS."+dom+".API.")
+		if !ok {
+			return
+		}
+		subject = "$JS.API." + rest
+	} else {
+		subject = strings.Clone(subject)
+	}
+	// Direct gets are served by each stream's own subscriptions.
+	if strings.HasPrefix(subject, jsapi.APIDirectGetPrefix+".") {
+		return
+	}
+	r := &Request{
+		Subject: subject, Reply: strings.Clone(m.Reply),
+		Account: m.Account, ClientID: m.ClientID, Received: time.Now(),
+	}
+	if len(m.Header) > 0 {
+		r.Header = append([]byte(nil), m.Header...)
+	}
+	if len(m.Data) > 0 {
+		r.Data = append([]byte(nil), m.Data...)
+	}
+	select {
+	case d.queue <- r:
+	default:
+		d.mu.Lock()
+		d.dropped++
+		warn := time.Since(d.lastWarn) > time.Second
+		if warn {
+			d.lastWarn = time.Now()
+		}
+		n := d.dropped
+		d.mu.Unlock()
+		if warn {
+			d.js.host.Warnf("JetStream API queue limit reached, dropped %d requests so far", n)
+		}
+	}
+}
+
+func (d *apiDispatcher) work() {
+	defer d.wg.Done()
+	for {
+		select {
+		case <-d.quit:
+			return
+		case r := <-d.queue:
+			d.dispatch(r)
+		}
+	}
+}
+
+func (d *apiDispatcher) lookup(subject string) (route, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, r := range d.routes {
+		if sublist.MatchLiteral(subject, r.pattern) {
+			return r, true
+		}
+	}
+	return route{}, false
+}
+
+func (d *apiDispatcher) dispatch(r *Request) {
+	js := d.js
+	rt, ok := d.lookup(r.Subject)
+	if !ok {
+		return // like the reference: no handler, no answer
+	}
+	js.apiTotal.Add(1)
+	if lvl := headerValue(r.Header, jsapi.HdrRequiredAPILevel); len(lvl) > 0 {
+		if err := jsapi.CheckRequiredAPILevel(string(lvl), js.APILevel()); err != nil {
+			js.RespondError(r, rt.respType, err)
+			return
+		}
+	}
+	rt.handler(js, r)
+}
+
+// Respond sends a successful API response (v marshalled as JSON) and the
+// audit advisory.
+func (js *JetStream) Respond(r *Request, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		js.host.Warnf("JetStream API: marshal response to %s: %v", r.Subject, err)
+		return
+	}
+	js.reply(r.Reply, b)
+	js.auditAdvisory(r, b)
+}
+
+// RespondError answers a request with {"type":respType,"error":err}.
+func (js *JetStream) RespondError(r *Request, respType string, err *jsapi.ApiError) {
+	js.RespondErrorBody(r, &jsapi.ApiResponse{Type: respType, Error: err})
+}
+
+// RespondErrorBody answers with a full response value that carries an
+// error (some responses keep other keys next to it).
+func (js *JetStream) RespondErrorBody(r *Request, v any) {
+	js.apiErrors.Add(1)
+	js.Respond(r, v)
+}
+
+// bstr views b as a string without copying, for calls that do not keep it.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,0 +1,98 @@
+// Package launch is Keel's composition root: it builds a running node from
+// options — the core NATS server and, when JetStream is enabled (-js or a
+// jetstream {} block; off otherwise, as in nats-server), the JetStream
+// layer on the storage engine — and stops them in order. The binary and
+// the integration tests start servers through it.
+package launch
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/keelhq/keel/server"
+	"github.com/keelhq/keel/server/jetstream"
+	"github.com/keelhq/keel/server/logger"
+	"github.com/keelhq/keel/server/opts"
+)
+
+// Node is a running server with its JetStream layer (if enabled).
+type Node struct {
+	srv *server.Server
+	js  *jetstream.JetStream
+	log logger.Logger
+
+	stopOnce sync.Once
+	stopErr  error
+	done     chan struct{}
+}
+
+// Start creates and starts the server for o and, when o enables JetStream,
+// opens the store and starts JetStream. l may be nil (nothing is logged).
+func Start(o *opts.Options, l logger.Logger) (*Node, error) {
+	if l == nil {
+		l = logger.Discard{}
+	}
+	s, err := server.New(o)
+	if err != nil {
+		return nil, err
+	}
+	s.SetLogger(l)
+	if err := s.Start(); err != nil {
+		s.Shutdown()
+		return nil, err
+	}
+	n := &Node{srv: s, log: l, done: make(chan struct{})}
+	if o.JetStream {
+		cfg, warnings, err := jetstream.FromOptions(s.Options())
+		if err != nil {
+			s.Shutdown()
+			return nil, err
+		}
+		for _, w := range warnings {
+			l.Warnf("%s", w)
+		}
+		js, err := jetstream.Start(s, cfg)
+		if err != nil {
+			s.Shutdown()
+			return nil, fmt.Errorf("launch: %w", err)
+		}
+		n.js = js
+	}
+	// However the server comes to shut down (a signal, lame duck mode),
+	// JetStream stops with it.
+	go func() {
+		<-s.ShutdownStarted()
+		n.Shutdown()
+	}()
+	return n, nil
+}
+
+// Server is the core NATS server.
+func (n *Node) Server() *server.Server { return n.srv }
+
+// JetStream is the JetStream layer, nil when it is not enabled.
+func (n *Node) JetStream() *jetstream.JetStream { return n.js }
+
+// ClientURL is a nats:// URL clients on this machine can use.
+func (n *Node) ClientURL() string { return n.srv.ClientURL() }
+
+// Shutdown stops JetStream (releasing the acks that are durable and
+// closing the store cleanly) and then the server. Safe to call more than
+// once and from any goroutine.
+func (n *Node) Shutdown() error {
+	n.stopOnce.Do(func() {
+		if n.js != nil {
+			if err := n.js.Shutdown(); err != nil {
+				n.log.Errorf("%v", err)
+				n.stopErr = err
+			}
+		}
+		n.srv.Shutdown()
+		close(n.done)
+	})
+	<-n.done
+	return n.stopErr
+}
+
+// WaitForShutdown blocks until the node has shut down.
+func (n *Node) WaitForShutdown() { <-n.done }
