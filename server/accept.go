@@ -58,7 +58,7 @@ func (s *Server) createClient(conn net.Conn) {
 	c.Debugf("Client connection created")
 	s.conns.Add(2)
 	c.mu.Lock()
-	c.out.buf = append(c.out.buf, s.infoFor(c)...)
+	c.out.appendLocked(s.infoFor(c))
 	c.mu.Unlock()
 	go c.writeLoop()
 	if tooMany {

@@ -31,7 +31,7 @@ func benchClient(tb testing.TB, s *Server, setup string) *client {
 		tb.Fatal(err)
 	}
 	c.flushClients()
-	c.out.buf = c.out.buf[:0]
+	c.out.dropLocked()
 	return c
 }
 
@@ -61,7 +61,7 @@ func routeFixture(tb testing.TB, subs int, queue bool) (publish func(), drain fu
 	drain = func() {
 		for _, c := range sinks {
 			c.mu.Lock()
-			c.out.buf = c.out.buf[:0]
+			c.out.dropLocked()
 			c.mu.Unlock()
 			// Take the flush signal the writer would have taken.
 			select {

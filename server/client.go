@@ -27,7 +27,7 @@ const (
 const (
 	startReadBuf   = 512
 	minReadBuf     = 128
-	maxReadBuf     = 64 * 1024
+	maxReadBuf     = 256 * 1024
 	shrinkAfter    = 2
 	maxClientCache = 1024
 )
@@ -46,22 +46,25 @@ type client struct {
 	start time.Time
 
 	// Owned by the read loop.
-	parser    proto.Parser
-	copts     connectOpts
-	connected bool // a CONNECT was accepted
-	firstPing bool // the first PING has been answered
-	echo      bool
-	noResp    bool
-	cache     map[string]*sublist.Result[*subscription]
-	cacheGen  uint64
-	pcd       pending // clients with output to flush after this read
-	stIn      int64   // messages and bytes in since the last read, folded
-	stInBytes int64   // into the server's counters once per read
-	stOut     int64
-	stOutB    int64
-	imsg      InMsg
-	rbuf      []byte
-	small     int // consecutive reads that used under half of rbuf
+	parser     proto.Parser
+	copts      connectOpts
+	connected  bool // a CONNECT was accepted
+	firstPing  bool // the first PING has been answered
+	echo       bool
+	noResp     bool
+	cache      map[string]*sublist.Result[*subscription]
+	cacheGen   uint64
+	pcd        pending // clients with output to flush after this read
+	stIn       int64   // messages and bytes in since the last read, folded
+	stInBytes  int64   // into the server's counters once per read
+	stOut      int64
+	stOutB     int64
+	imsg       InMsg
+	msgHdr     []byte        // scratch for the MSG lines this client publishes
+	stalled    time.Duration // time spent waiting on slow subscribers this read
+	stallTimer *time.Timer
+	rbuf       []byte
+	small      int // consecutive reads that used under half of rbuf
 
 	headers atomic.Bool // read by publishers choosing MSG or HMSG
 	lastIn  atomic.Int64
@@ -180,6 +183,7 @@ func (c *client) readLoop() {
 			o := s.getOpts()
 			c.parser.MaxPayload = int(o.MaxPayload)
 			c.parser.MaxControlLine = int(o.MaxControlLine)
+			c.stalled = 0
 			perr := c.parser.Parse(c.rbuf[:n])
 			c.flushClients()
 			if perr != nil {
@@ -257,8 +261,9 @@ func (c *client) closeConnection(reason ClosedState, flush bool) {
 		c.pingTimer.Stop()
 	}
 	if !flush {
-		c.out.buf = c.out.buf[:0]
+		c.out.dropLocked()
 	}
+	c.out.unstallLocked(0, true)
 	c.mu.Unlock()
 	if !flush && c.conn != nil {
 		c.conn.Close()
@@ -302,9 +307,7 @@ func (c *client) sendErr(msg string) {
 	c.Tracef("->> [-ERR '%s']", msg)
 	c.mu.Lock()
 	if !c.closed {
-		c.out.buf = append(c.out.buf, "-ERR '"...)
-		c.out.buf = append(c.out.buf, msg...)
-		c.out.buf = append(c.out.buf, "'\r\n"...)
+		c.out.appendLocked([]byte("-ERR '" + msg + "'\r\n"))
 	}
 	c.mu.Unlock()
 	c.signalFlush()
@@ -315,7 +318,7 @@ func (c *client) sendErr(msg string) {
 func (c *client) queueProto(b []byte) {
 	c.mu.Lock()
 	if !c.closed {
-		c.out.buf = append(c.out.buf, b...)
+		c.out.appendLocked(b)
 	}
 	c.mu.Unlock()
 	c.pcd.add(c)

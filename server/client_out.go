@@ -1,27 +1,128 @@
 package server
 
 import (
+	"net"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// outbound is a client's queue of bytes to write. Publishers append to buf
-// under the client's lock; the write loop swaps buf with spare and writes
-// the whole batch with one system call, so many messages queued while a
-// write is in flight go out together.
+// outbound is a client's queue of bytes to write: a list of fixed-size
+// chunks. Publishers append to the last chunk under the client's lock (a
+// chunk is never reallocated, so a long queue costs no copying); whoever
+// writes takes the whole list and writes it with one writev, so messages
+// queued while a write is in flight go out together.
 type outbound struct {
-	buf      []byte
-	spare    []byte
-	inflight int  // bytes being written right now
-	writing  bool // a goroutine owns the socket for writing
+	q        [][]byte // queued chunks, oldest first
+	size     int      // queued bytes
+	spare    [][]byte // the other list, swapped in when a writer takes q
+	inflight int      // bytes being written right now
+	writing  bool     // a goroutine owns the socket for writing
 	flushCh  chan struct{}
 	done     chan struct{}
 	raw      syscall.RawConn // for non-blocking inline writes; nil if unavailable
+	iov      net.Buffers     // writer goroutine's scratch
+	// stall is closed when a backlog above 3/4 of max_pending has been
+	// worked off; publishers wait on it briefly (see stallFor).
+	stall chan struct{}
 }
 
-// Buffers above this size are not kept once drained: one burst must not
-// pin memory for the life of an idle connection.
-const maxKeptOutBuf = 256 * 1024
+// unstallLocked wakes publishers waiting on a backlog once it is below
+// the stall mark (or the client is gone).
+func (o *outbound) unstallLocked(maxPending int64, force bool) {
+	if o.stall == nil {
+		return
+	}
+	if force || int64(o.size+o.inflight) <= maxPending/4*3 {
+		close(o.stall)
+		o.stall = nil
+	}
+}
+
+// maxIovecs is the most chunks one writev takes (Linux's IOV_MAX).
+const maxIovecs = 1024
+
+// chunkSize is the unit of outbound buffering. Chunks come from a pool and
+// go back to it once written, so an idle client holds no buffer at all.
+const chunkSize = 32 * 1024
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
+
+func getChunk() []byte { return (*(chunkPool.Get().(*[]byte)))[:0] }
+
+func putChunk(b []byte) {
+	if cap(b) != chunkSize {
+		return
+	}
+	b = b[:0]
+	chunkPool.Put(&b)
+}
+
+// appendLocked queues b. Caller holds c.mu.
+func (o *outbound) appendLocked(b []byte) {
+	o.size += len(b)
+	for len(b) > 0 {
+		n := len(o.q)
+		if n == 0 || len(o.q[n-1]) == cap(o.q[n-1]) {
+			o.q = append(o.q, getChunk())
+			n++
+		}
+		last := o.q[n-1]
+		k := min(len(b), cap(last)-len(last))
+		o.q[n-1] = append(last, b[:k]...)
+		b = b[k:]
+	}
+}
+
+// dropLocked discards everything queued.
+func (o *outbound) dropLocked() {
+	for i, ch := range o.q {
+		putChunk(ch)
+		o.q[i] = nil
+	}
+	o.q = o.q[:0]
+	o.size = 0
+}
+
+// takeLocked hands the queue to a writer.
+func (o *outbound) takeLocked() [][]byte {
+	q := o.q
+	o.q = o.spare[:0]
+	o.spare = nil
+	o.inflight = o.size
+	o.size = 0
+	o.writing = true
+	return q
+}
+
+// releaseLocked ends a write: the written chunks go back to the pool and
+// the list becomes the spare. rest is what could not be written; it goes
+// back in front of anything queued meanwhile.
+func (o *outbound) releaseLocked(q [][]byte, rest [][]byte) {
+	o.writing = false
+	o.inflight = 0
+	if len(rest) > 0 {
+		n := 0
+		for _, ch := range rest {
+			n += len(ch)
+		}
+		merged := make([][]byte, 0, len(rest)+len(o.q))
+		merged = append(merged, rest...)
+		merged = append(merged, o.q...)
+		o.q = merged
+		o.size += n
+		return
+	}
+	for i, ch := range q {
+		putChunk(ch[:0:cap(ch)])
+		q[i] = nil
+	}
+	if o.spare == nil && cap(q) <= 64 {
+		o.spare = q[:0]
+	}
+}
 
 func (c *client) signalFlush() {
 	select {
@@ -97,59 +198,74 @@ func (p *pending) reset() {
 	p.list = p.list[:0]
 }
 
-// writeInline attempts one non-blocking write of c's queue. It returns true
-// when everything queued was written.
+// writeInline attempts one non-blocking writev of c's queue. It returns
+// true when nothing is left for the caller to do: all was written, or the
+// writer goroutine owns the socket (it keeps writing until the queue is
+// empty).
 func (c *client) writeInline() bool {
 	if c.out.raw == nil {
 		return false
 	}
 	c.mu.Lock()
-	if c.out.writing || c.closed || len(c.out.buf) == 0 {
-		done := !c.out.writing && !c.closed && len(c.out.buf) == 0
+	if c.out.writing {
 		c.mu.Unlock()
-		return done
+		return true
 	}
-	b := c.out.buf
-	c.out.buf = c.out.spare[:0]
-	c.out.writing = true
-	c.out.inflight = len(b)
+	if c.closed || c.out.size == 0 {
+		closed := c.closed
+		c.mu.Unlock()
+		return !closed
+	}
+	q := c.out.takeLocked()
 	c.mu.Unlock()
 
 	n := 0
 	var werr error
 	err := c.out.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
+		n, werr = unix.Writev(int(fd), q[:min(len(q), maxIovecs)])
 		return true // never wait for the socket to become writable
 	})
-	if err == nil && werr != nil && werr != syscall.EAGAIN {
+	if err == nil && werr != nil && werr != unix.EAGAIN {
 		err = werr
 	}
-	if n < 0 {
-		n = 0
-	}
+	n = max(n, 0)
 	c.outBytes.Add(int64(n))
 
+	var rest [][]byte
+	if err == nil {
+		rest = unwritten(q, n)
+	}
 	c.mu.Lock()
-	c.out.writing = false
-	c.out.inflight = 0
-	rest := b[n:]
-	if len(rest) > 0 && err == nil {
-		// Keep order: the unwritten tail goes before anything queued
-		// meanwhile. Rare (the socket buffer was full), so a copy is fine.
-		rest = append(rest[:len(rest):len(rest)], c.out.buf...)
-		c.out.buf = append(c.out.buf[:0], rest...)
+	c.out.releaseLocked(q, rest)
+	if err != nil {
+		c.out.dropLocked()
 	}
-	c.out.spare = nil
-	if cap(b) <= maxKeptOutBuf {
-		c.out.spare = b[:0]
-	}
+	c.out.unstallLocked(c.srv.getOpts().MaxPending, err != nil)
 	// A close that came in meanwhile needs the writer to finish it.
-	done := len(c.out.buf) == 0 && err == nil && !c.closed
+	done := c.out.size == 0 && err == nil && !c.closed
 	c.mu.Unlock()
 	if err != nil {
 		c.closeConnection(WriteError, false)
 	}
 	return done
+}
+
+// unwritten returns what is left of q after n bytes were written, or nil.
+// It copies the remainder out (rare: the socket was full) so that the
+// original chunks can all go back to the pool.
+func unwritten(q [][]byte, n int) [][]byte {
+	var rest [][]byte
+	for _, ch := range q {
+		if n >= len(ch) {
+			n -= len(ch)
+			continue
+		}
+		part := ch[n:]
+		n = 0
+		nc := getChunk()
+		rest = append(rest, append(nc, part...))
+	}
+	return rest
 }
 
 // writeLoop drains the outbound queue until the client is closed and
@@ -177,15 +293,13 @@ func (c *client) flushOutbound() bool {
 			c.mu.Unlock()
 			return true
 		}
-		if len(c.out.buf) == 0 {
+		if c.out.size == 0 {
 			closed := c.closed
 			c.mu.Unlock()
 			return !closed
 		}
-		b := c.out.buf
-		c.out.buf = c.out.spare[:0]
-		c.out.inflight = len(b)
-		c.out.writing = true
+		q := c.out.takeLocked()
+		total := c.out.inflight
 		closed := c.closed
 		c.mu.Unlock()
 
@@ -193,17 +307,14 @@ func (c *client) flushOutbound() bool {
 		if wd > 0 {
 			c.conn.SetWriteDeadline(time.Now().Add(wd))
 		}
-		n, err := c.conn.Write(b)
-		c.outBytes.Add(int64(n))
+		c.out.iov = append(c.out.iov[:0], q...)
+		n, err := c.out.iov.WriteTo(c.conn)
+		clear(c.out.iov[:cap(c.out.iov)])
+		c.outBytes.Add(n)
 
 		c.mu.Lock()
-		c.out.inflight = 0
-		c.out.writing = false
-		if cap(b) <= maxKeptOutBuf {
-			c.out.spare = b[:0]
-		} else {
-			c.out.spare = nil
-		}
+		c.out.releaseLocked(q, nil)
+		c.out.unstallLocked(c.srv.getOpts().MaxPending, err != nil)
 		if err != nil {
 			alreadyClosed := c.closed
 			c.closed = true
@@ -214,11 +325,11 @@ func (c *client) flushOutbound() bool {
 					c.reason = SlowConsumerWriteDeadline
 				}
 			}
-			c.out.buf = c.out.buf[:0]
+			c.out.dropLocked()
 			c.mu.Unlock()
 			if !alreadyClosed && isTimeout(err) {
 				c.srv.stats.SlowConsumers.Add(1)
-				c.Noticef("Slow Consumer Detected: WriteDeadline of %v exceeded with %d total bytes.", wd, len(b))
+				c.Noticef("Slow Consumer Detected: WriteDeadline of %v exceeded with %d total bytes.", wd, total)
 			}
 			return false
 		}
@@ -235,18 +346,19 @@ func isTimeout(err error) bool {
 	return ok && t.Timeout()
 }
 
-// enqueueMsgLocked checks the subscriber's pending limit after a message
-// was appended. Over max_pending the client is a slow consumer: it is cut
-// off without blocking the publisher. Called with c.mu held; returns false
+// checkPendingLocked checks the subscriber's pending limit after a message
+// was queued. Over max_pending the client is a slow consumer: it is cut off
+// without blocking the publisher. Called with c.mu held; returns false
 // when the client was closed.
 func (c *client) checkPendingLocked(maxPending int64) bool {
-	if maxPending <= 0 || int64(len(c.out.buf)+c.out.inflight) <= maxPending {
+	if maxPending <= 0 || int64(c.out.size+c.out.inflight) <= maxPending {
 		return true
 	}
 	c.closed = true
 	c.reason = SlowConsumerPendingBytes
 	c.stop = time.Now()
-	c.out.buf = c.out.buf[:0]
+	c.out.dropLocked()
+	c.out.unstallLocked(0, true)
 	if c.pingTimer != nil {
 		c.pingTimer.Stop()
 	}
@@ -254,6 +366,43 @@ func (c *client) checkPendingLocked(maxPending int64) bool {
 		c.authTimer.Stop()
 	}
 	return false
+}
+
+// Fast producers are slowed down, as in the reference, rather than letting
+// a subscriber that is only momentarily behind hit max_pending: once its
+// backlog passes 3/4 of max_pending, each publish to it waits up to
+// stallWait (stallWaitMax when at the limit) for the backlog to drain, at
+// most stallBudget per read of the publisher. The publisher is never held
+// longer than that; a subscriber that stays behind is cut off.
+const (
+	stallWait    = 2 * time.Millisecond
+	stallWaitMax = 5 * time.Millisecond
+	stallBudget  = 10 * time.Millisecond
+)
+
+// stallFor makes publisher c wait for dst's backlog to drain.
+func (c *client) stallFor(dst *client, stall chan struct{}, atLimit bool) {
+	if c.stalled >= stallBudget {
+		return
+	}
+	dst.signalFlush()
+	ttl := stallWait
+	if atLimit {
+		ttl = stallWaitMax
+	}
+	ttl = min(ttl, stallBudget-c.stalled)
+	if c.stallTimer == nil {
+		c.stallTimer = time.NewTimer(ttl)
+	} else {
+		c.stallTimer.Reset(ttl)
+	}
+	start := time.Now()
+	select {
+	case <-stall:
+		c.stallTimer.Stop()
+	case <-c.stallTimer.C:
+	}
+	c.stalled += time.Since(start)
 }
 
 // slowConsumer finishes cutting off a client that checkPendingLocked

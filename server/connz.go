@@ -78,7 +78,7 @@ func (c *client) snapshot(closed bool, subs []*subscription) ClientInfo {
 	ci := ClientInfo{
 		CID: c.cid, Kind: "Client", IP: c.host, Port: c.port, Start: c.start,
 		Name: c.meta.name, Lang: c.meta.lang, Version: c.meta.version, User: c.meta.user,
-		Pending: len(c.out.buf) + c.out.inflight,
+		Pending: c.out.size + c.out.inflight,
 	}
 	if closed {
 		ci.Stop = c.stop

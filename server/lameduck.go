@@ -34,7 +34,7 @@ func (s *Server) LameDuckShutdown() {
 	for _, c := range clients {
 		c.mu.Lock()
 		if !c.closed {
-			c.out.buf = append(c.out.buf, s.infoFor(c)...)
+			c.out.appendLocked(s.infoFor(c))
 		}
 		c.mu.Unlock()
 		c.signalFlush()

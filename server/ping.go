@@ -45,7 +45,7 @@ func (c *client) pingTimerFired() {
 		c.Tracef("->> [PING]")
 		c.mu.Lock()
 		if !c.closed {
-			c.out.buf = append(c.out.buf, pingProto...)
+			c.out.appendLocked(pingProto)
 		}
 		c.mu.Unlock()
 		c.signalFlush()

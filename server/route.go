@@ -7,6 +7,8 @@ import (
 	"github.com/keelhq/keel/server/sublist"
 )
 
+var crlf = []byte("\r\n")
+
 // match returns the subscriptions for subject from the client's own cache,
 // which needs no lock: it is stamped with the sublist generation it was
 // built at and dropped as soon as the account's subscriptions change.
@@ -89,18 +91,15 @@ func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, d
 		return true
 	}
 
-	dst.mu.Lock()
-	if dst.closed {
-		dst.mu.Unlock()
-		return false
-	}
-	b := dst.out.buf
 	payload := data
 	withHdr := hdrLen >= 0 && dst.headers.Load()
 	if hdrLen >= 0 && !withHdr {
 		// Clients that did not ask for headers get the payload alone.
 		payload = data[hdrLen:]
 	}
+	// The control line is built in the publisher's scratch space, outside
+	// the subscriber's lock.
+	b := c.msgHdr[:0]
 	if withHdr {
 		b = append(b, "HMSG "...)
 	} else {
@@ -120,14 +119,34 @@ func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, d
 	}
 	b = strconv.AppendInt(b, int64(len(payload)), 10)
 	b = append(b, "\r\n"...)
-	b = append(b, payload...)
-	b = append(b, "\r\n"...)
-	dst.out.buf = b
+	c.msgHdr = b
+
+	dst.mu.Lock()
+	if dst.closed {
+		dst.mu.Unlock()
+		return false
+	}
+	dst.out.appendLocked(b)
+	dst.out.appendLocked(payload)
+	dst.out.appendLocked(crlf)
 	ok := dst.checkPendingLocked(maxPending)
+	var stall chan struct{}
+	atLimit := false
+	if ok && maxPending > 0 {
+		if pend := int64(dst.out.size + dst.out.inflight); pend > maxPending/4*3 {
+			if dst.out.stall == nil {
+				dst.out.stall = make(chan struct{})
+			}
+			stall, atLimit = dst.out.stall, pend >= maxPending*9/10
+		}
+	}
 	dst.mu.Unlock()
 	if !ok {
 		dst.slowConsumer(maxPending)
 		return false
+	}
+	if stall != nil && c.kind == kindClient && dst != c {
+		c.stallFor(dst, stall, atLimit)
 	}
 	if dst.srv.trace.Load() {
 		dst.traceMsgOut(subject, sub.sid, reply, hdrLen, payload, withHdr)
