@@ -85,10 +85,22 @@ func (js *JetStream) HandleAPI(pattern, respType string, h Handler) {
 	d.routes = append(d.routes, route{pattern, respType, h})
 }
 
+// apiSpaces are the subscriptions that cover the API: all of $JS.API
+// except DIRECT.GET, which only a stream allowing direct gets answers (a
+// request to one that does not gets "no responders", as from the
+// reference).
+var apiSpaces = []string{"*", "STREAM.>", "CONSUMER.>", "ACCOUNT.>", "META.>", "SERVER.>"}
+
 func (d *apiDispatcher) subscribe() error {
-	subjects := []string{jsapi.APIAll}
+	prefixes := []string{"$JS.API."}
 	if dom := d.js.cfg.Domain; dom != "" {
-		subjects = append(subjects, fmt.Sprintf(jsapi.APIDomainAllT, dom))
+		prefixes = append(prefixes, "$JS."+dom+".API.")
+	}
+	var subjects []string
+	for _, p := range prefixes {
+		for _, sp := range apiSpaces {
+			subjects = append(subjects, p+sp)
+		}
 	}
 	for _, subj := range subjects {
 		sub, err := d.js.host.SubscribeInternal(subj, "", d.receive)
@@ -211,9 +223,27 @@ func (js *JetStream) Respond(r *Request, v any) {
 	js.auditAdvisory(r, b)
 }
 
-// RespondError answers a request with {"type":respType,"error":err}.
+// RespondError answers a request with {"type":respType,"error":err}, plus
+// the keys the reference's response of that type always carries.
 func (js *JetStream) RespondError(r *Request, respType string, err *jsapi.ApiError) {
-	js.RespondErrorBody(r, &jsapi.ApiResponse{Type: respType, Error: err})
+	js.RespondErrorBody(r, errorResponse(respType, err))
+}
+
+// errorResponse is the error reply of a response type: some responses
+// have fields without omitempty that appear in errors too.
+func errorResponse(typ string, err *jsapi.ApiError) any {
+	base := jsapi.ApiResponse{Type: typ, Error: err}
+	switch typ {
+	case jsapi.StreamPurgeResponseType:
+		return &jsapi.StreamPurgeResponse{ApiResponse: base}
+	case jsapi.StreamInfoResponseType:
+		return &jsapi.StreamInfoResponse{ApiResponse: base}
+	case jsapi.StreamNamesResponseType:
+		return &jsapi.StreamNamesResponse{ApiResponse: base}
+	case jsapi.StreamListResponseType:
+		return &jsapi.StreamListResponse{ApiResponse: base, Streams: []*jsapi.StreamInfo{}}
+	}
+	return &base
 }
 
 // RespondErrorBody answers with a full response value that carries an

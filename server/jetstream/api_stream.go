@@ -117,7 +117,7 @@ func handleStreamInfo(js *JetStream, r *Request) {
 	}
 	st, ok := js.lookup(jsapi.StreamNameFromSubject(r.Subject))
 	if !ok {
-		js.RespondErrorBody(r, &jsapi.StreamInfoResponse{ApiResponse: jsapi.ApiResponse{Type: typ, Error: jsapi.ErrStreamNotFound()}})
+		js.RespondError(r, typ, jsapi.ErrStreamNotFound())
 		return
 	}
 	info := st.info(req.DeletedDetails)
@@ -173,7 +173,7 @@ func handleStreamNames(js *JetStream, r *Request) {
 	var req jsapi.JSApiStreamNamesRequest
 	if jsapi.IsJSONObjectOrArray(r.Data) {
 		if err := js.decode(r.Data, &req); err != nil {
-			js.RespondErrorBody(r, &jsapi.StreamNamesResponse{ApiResponse: jsapi.ApiResponse{Type: typ, Error: jsapi.ErrInvalidJSON(err)}})
+			js.RespondError(r, typ, jsapi.ErrInvalidJSON(err))
 			return
 		}
 	}
@@ -195,7 +195,7 @@ func handleStreamList(js *JetStream, r *Request) {
 	var req jsapi.JSApiStreamListRequest
 	if jsapi.IsJSONObjectOrArray(r.Data) {
 		if err := js.decode(r.Data, &req); err != nil {
-			js.RespondErrorBody(r, &jsapi.StreamListResponse{ApiResponse: jsapi.ApiResponse{Type: typ, Error: jsapi.ErrInvalidJSON(err)}, Streams: []*jsapi.StreamInfo{}})
+			js.RespondError(r, typ, jsapi.ErrInvalidJSON(err))
 			return
 		}
 	}

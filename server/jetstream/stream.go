@@ -329,9 +329,12 @@ func (st *stream) state(withDeleted bool) jsapi.StreamState {
 		out.Deleted = s.Deleted
 	}
 	if s.Msgs == 0 {
-		// An empty stream reports its next sequence as first_seq, and no
-		// first time.
+		// An empty stream reports its next sequence as first_seq (0 while
+		// it has never had one), and no first time.
 		out.FirstTime = time.Time{}
+		if s.LastSeq == 0 {
+			out.FirstSeq = 0
+		}
 	}
 	if lost := st.js.lostFor(st.name); lost != nil {
 		out.Lost = lost

@@ -162,6 +162,11 @@ func (st *stream) purge(req *jsapi.JSApiStreamPurgeRequest) (uint64, error) {
 	return r.Removed, nil
 }
 
+var (
+	errStoreEOF   = errors.New("stream store EOF")
+	errNoMsgFound = errors.New("no message found")
+)
+
 // deleteMsg removes one message, overwriting its bytes unless noErase.
 // It reports false when there is no such message.
 func (st *stream) deleteMsg(seq uint64, noErase bool) (bool, error) {
@@ -171,6 +176,14 @@ func (st *stream) deleteMsg(seq uint64, noErase bool) (bool, error) {
 	}
 	r, err := st.apply(blockstore.Command{Op: op, Seq: seq})
 	if errors.Is(err, blockstore.ErrNotFound) || errors.Is(err, blockstore.ErrDeleted) {
+		// The reference's file store reports a sequence outside the
+		// stream as an error of its own; its memory store does not.
+		if st.storage == jsapi.FileStorage && errors.Is(err, blockstore.ErrNotFound) {
+			if seq > st.store.State().LastSeq {
+				return false, errStoreEOF
+			}
+			return false, errNoMsgFound
+		}
 		return false, nil
 	}
 	if err != nil {

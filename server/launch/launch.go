@@ -37,26 +37,27 @@ func Start(o *opts.Options, l logger.Logger) (*Node, error) {
 		return nil, err
 	}
 	s.SetLogger(l)
-	if err := s.Start(); err != nil {
-		s.Shutdown()
-		return nil, err
-	}
 	n := &Node{srv: s, log: l, done: make(chan struct{})}
+	// JetStream starts before the listener opens, as in nats-server, so
+	// that no client ever sees a server without the $JS.API it announces.
 	if o.JetStream {
 		cfg, warnings, err := jetstream.FromOptions(s.Options())
 		if err != nil {
-			s.Shutdown()
 			return nil, err
 		}
 		for _, w := range warnings {
 			l.Warnf("%s", w)
 		}
-		js, err := jetstream.Start(s, cfg)
-		if err != nil {
-			s.Shutdown()
+		if n.js, err = jetstream.Start(s, cfg); err != nil {
 			return nil, fmt.Errorf("launch: %w", err)
 		}
-		n.js = js
+	}
+	if err := s.Start(); err != nil {
+		if n.js != nil {
+			n.js.Shutdown()
+		}
+		s.Shutdown()
+		return nil, err
 	}
 	// However the server comes to shut down (a signal, lame duck mode),
 	// JetStream stops with it.
