@@ -77,10 +77,17 @@ func (l *Log) holdBatch() bool {
 // predicts where with tidwall's own rule (a segment is full once its bytes
 // reach SegmentSize, checked after each entry, and also before a batch), so
 // that it knows which file to sync and when the directory needs an fsync.
-// tidwall fsyncs a segment fully before leaving it.
+// It ends a WriteBatch call at each segment boundary, to size the new
+// segment's buffer before filling it (presizeTail). tidwall fsyncs a
+// segment fully before leaving it.
 func (l *Log) writeBatch(buf []byte, last uint64) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
+	if l.opts.writeHook != nil {
+		if err := l.opts.writeHook(); err != nil {
+			return fmt.Errorf("wal: write %s: %w", l.dir, err)
+		}
+	}
 	segSize := int64(l.opts.SegmentSize)
 	size := l.tailSize
 	cycled, first := false, true
@@ -97,27 +104,28 @@ func (l *Log) writeBatch(buf []byte, last uint64) error {
 		l.batch.Write(idx, f)
 		es := int64(entrySize(len(f)))
 		bytes += uint64(es)
-		if first && size > segSize {
+		if first && size > segSize { // only when SegmentSize shrank since the last run
 			l.starts = append(l.starts, idx)
 			size, cycled = 0, true
 		}
 		first = false
 		size += es
 		if size >= segSize {
+			// tidwall starts the next segment right after this entry.
+			if err := l.flushBatch(); err != nil {
+				return err
+			}
 			l.starts = append(l.starts, idx+1)
-			size, cycled = 0, true
+			size, cycled, first = 0, true, true
+			l.readMu.Lock()
+			l.presizeTail()
+			l.readMu.Unlock()
 		}
 	}
-	if l.opts.writeHook != nil {
-		if err := l.opts.writeHook(); err != nil {
-			return fmt.Errorf("wal: write %s: %w", l.dir, err)
-		}
-	}
-	if err := l.tw.WriteBatch(&l.batch); err != nil {
-		return fmt.Errorf("wal: write %s: %w", l.dir, err)
+	if err := l.flushBatch(); err != nil {
+		return err
 	}
 	l.tailSize = size
-	l.st.batches.Add(1)
 	l.st.bytes.Add(bytes)
 	var tail *os.File
 	if cycled {
@@ -145,6 +153,15 @@ func (l *Log) writeBatch(buf []byte, last uint64) error {
 	}
 	l.scond.Broadcast()
 	l.smu.Unlock()
+	return nil
+}
+
+// flushBatch hands the entries gathered in l.batch to tidwall: one write.
+func (l *Log) flushBatch() error {
+	if err := l.tw.WriteBatch(&l.batch); err != nil {
+		return fmt.Errorf("wal: write %s: %w", l.dir, err)
+	}
+	l.st.batches.Add(1)
 	return nil
 }
 

@@ -58,7 +58,9 @@
 // data. A placeholder has an empty body; a scrubbed record keeps its length
 // with a zero body. The CRC tells damage apart from a wrong key (CRC good,
 // authentication failed). A record's bytes are never rewritten except by
-// Scrub, which overwrites them in place.
+// Scrub, which overwrites them in place. The kind byte carries the format
+// version: a later version takes new kind values, so an older reader
+// refuses its records instead of misreading them.
 //
 // # Encryption
 //

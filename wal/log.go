@@ -182,6 +182,7 @@ func (l *Log) start(rec *recovered) error {
 		preallocate(l.syncF, l.preallocSize())
 	}
 	l.publishStarts()
+	l.presizeTail()
 	l.space.L = &l.mu
 	l.scond.L = &l.smu
 	l.first.Store(first)

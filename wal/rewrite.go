@@ -139,6 +139,7 @@ func (l *Log) TruncateFront(index uint64) error {
 			preallocate(f, l.preallocSize())
 		}
 		l.tailSize = fi.Size()
+		l.presizeTail()
 		l.smu.Lock()
 		l.retired = append(l.retired, l.syncF)
 		l.syncF = f
