@@ -2,6 +2,8 @@ package seal
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -42,6 +44,28 @@ func FuzzOpen(f *testing.F) {
 		pt, err := s.Open(nil, sealed, ctr, ad)
 		if err != nil || !bytes.Equal(pt, ct) {
 			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
+// FuzzKeyFile feeds arbitrary bytes to the KEY file parser: an error for
+// anything damaged, never a panic.
+func FuzzKeyFile(f *testing.F) {
+	dir := f.TempDir()
+	if _, err := OpenKeyFile(dir, ChaCha, []byte("fuzz")); err != nil {
+		f.Fatal(err)
+	}
+	good, _ := os.ReadFile(filepath.Join(dir, KeyFileName))
+	f.Add(good)
+	f.Add(good[:40])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		salt, c, check, err := parseKeyFile(raw)
+		if err != nil {
+			return
+		}
+		if !c.valid() || len(raw) != keyFileSize || !bytes.Equal(raw[8:40], salt[:]) || !bytes.Equal(raw[40:72], check[:]) {
+			t.Fatalf("accepted a malformed key file")
 		}
 	})
 }

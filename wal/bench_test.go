@@ -67,6 +67,16 @@ func BenchmarkAppendSealed(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendNoPrealloc is the w1 runs under Always without
+// preallocating segment files, to compare with BenchmarkAppend.
+func BenchmarkAppendNoPrealloc(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(fmt.Sprintf("always/%dB/w1", size), func(b *testing.B) {
+			benchAppend(b, Options{NoPrealloc: true}, size, "1")
+		})
+	}
+}
+
 func benchAppend(b *testing.B, o Options, size int, writers string) {
 	l, err := Open(benchDir(b), o)
 	if err != nil {

@@ -65,3 +65,24 @@ func checkScan(t *testing.T, s segScan, n int) {
 		t.Fatalf("%d valid records but count %d", s.plain+s.sealed+s.damaged, s.count)
 	}
 }
+
+// FuzzEpochs feeds arbitrary bytes to the EPOCHS decoder: errors, never a
+// panic, never an allocation beyond what the input can hold; and what it
+// accepts encodes back to the same bytes.
+func FuzzEpochs(f *testing.F) {
+	f.Add(encodeEpochs(2, []epochEntryT{{id: 1}, {id: 7}}))
+	f.Add(encodeEpochs(1, nil))
+	f.Add([]byte("KWEP"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, list, err := decodeEpochs(data)
+		if err != nil {
+			return
+		}
+		if len(list)*epochEntry > len(data) {
+			t.Fatalf("%d entries from %d bytes", len(list), len(data))
+		}
+		if !bytes.Equal(encodeEpochs(c, list), data) {
+			t.Fatal("accepted bytes do not round-trip")
+		}
+	})
+}
