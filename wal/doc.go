@@ -11,7 +11,9 @@
 // batch, through its own descriptor on the tail segment, outside tidwall's
 // mutex, so the next batch is written while the previous one syncs; the
 // directory is fsynced when a segment is created; segments stay small
-// because tidwall keeps the tail segment in memory.
+// because tidwall keeps the tail segment in memory, and that buffer gets its
+// full size when the segment starts instead of growing by copies
+// (tidwall_tail.go).
 //
 // # Invariants
 //
