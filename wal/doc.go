@@ -31,8 +31,8 @@
 //     followed by valid ones are reported (Recovery.Damaged, logged as
 //     errors) and replaced by placeholders that Read and Replay return as
 //     *DamagedError, or Open fails with a *CorruptError under FailOnDamage.
-//   - Everything Open finds is fsynced before Open returns, so records a
-//     killed process left in the page cache are durable once acknowledged.
+//   - Everything Open finds is fsynced before Open returns: records a killed
+//     process left in the page cache count as committed only once durable.
 //   - With a key, every record written is encrypted; no (key, nonce) pair is
 //     used twice (see Encryption).
 //   - Scrub overwrites a committed record in place (secure erase); Replay
@@ -83,8 +83,8 @@
 //	12  36n entries: epoch u32 | salt [16] | check [16] (seal.Sealer.Check)
 //	end 4   CRC32C of everything before
 //
-// Epochs older than the oldest sealed record still in the log are dropped
-// when it is rewritten.
+// Open rewrites EPOCHS (atomically) without the epochs older than the oldest
+// sealed record still in the log.
 //
 // # Recovery
 //
@@ -97,6 +97,6 @@
 // records keep their indexes. Older segments cannot have torn tails (tidwall
 // fsyncs a segment before starting the next), so missing records there are
 // holes too. On a plaintext log a payload that embeds a well-formed frame
-// could pass for a record during that search; on an encrypted log it cannot
-// (records are authenticated).
+// could pass for a record during that search; on an encrypted log it cannot,
+// since no payload is on disk in the clear.
 package wal
