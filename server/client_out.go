@@ -1,7 +1,9 @@
 package server
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -222,9 +224,21 @@ func (c *client) writeInline() bool {
 	n := 0
 	var werr error
 	err := c.out.raw.Write(func(fd uintptr) bool {
-		n, werr = unix.Writev(int(fd), q[:min(len(q), maxIovecs)])
-		return true // never wait for the socket to become writable
+		for {
+			n, werr = unix.Writev(int(fd), q[:min(len(q), maxIovecs)])
+			if werr != unix.EINTR {
+				// Done, or EAGAIN: never wait for the socket to
+				// become writable here.
+				return true
+			}
+		}
 	})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline the writer goroutine last set has passed; that is
+		// no failure of this attempt. Leave the data to the writer, which
+		// sets a fresh one.
+		err, n = nil, 0
+	}
 	if err == nil && werr != nil && werr != unix.EAGAIN {
 		err = werr
 	}
@@ -245,6 +259,7 @@ func (c *client) writeInline() bool {
 	done := c.out.size == 0 && err == nil && !c.closed
 	c.mu.Unlock()
 	if err != nil {
+		c.Debugf("Error writing to client: %v", err)
 		c.closeConnection(WriteError, false)
 	}
 	return done

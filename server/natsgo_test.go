@@ -370,3 +370,35 @@ func TestShutdownFlushes(t *testing.T) {
 	rc.expect("MSG x 1 4\r\nlast\r\n")
 	rc.expectClosed()
 }
+
+// TestWriteDeadlineSlowConsumer: with a large max_pending, a client that
+// stops reading is cut off when a write to it stalls past write_deadline.
+func TestWriteDeadlineSlowConsumer(t *testing.T) {
+	s := runServer(t, func(o *opts.Options) {
+		o.MaxPending = 1 << 30
+		o.WriteDeadline = 100 * time.Millisecond
+	})
+	slow := dialRawWith(t, s, &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return serr
+	}})
+	slow.send("CONNECT {\"verbose\":false}\r\nSUB data 1\r\n")
+	slow.sync()
+	pub := connect(t, s)
+	payload := make([]byte, 64*1024)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.NumSlowConsumers() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no slow consumer after write deadline")
+		}
+		for range 32 {
+			pub.Publish("data", payload)
+		}
+		pub.Flush()
+	}
+	waitFor(t, 2*time.Second, "closed connection recorded", func() bool { return len(s.ClosedClients()) == 1 })
+	if r := s.ClosedClients()[0].Reason; r != "Slow Consumer (Write Deadline)" {
+		t.Fatalf("reason %q", r)
+	}
+}
