@@ -19,9 +19,15 @@ import (
 	"os"
 
 	"github.com/keelhq/keel/server"
+	"github.com/keelhq/keel/server/launch"
 	"github.com/keelhq/keel/server/logger"
 	"github.com/keelhq/keel/server/opts"
 )
+
+func init() {
+	// JetStream is started by launch: -js and jetstream {} take effect.
+	opts.JetStreamWired = true
+}
 
 // version is Keel's release, set with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
@@ -123,7 +129,8 @@ func newLogger(o *opts.Options) (*logger.Std, error) {
 	})
 }
 
-// serve runs the server until it shuts down.
+// serve runs the node (server and, when enabled, JetStream) until it
+// shuts down.
 func serve(cmd *opts.Command, o *opts.Options, digest string, stderr io.Writer) int {
 	log, err := newLogger(o)
 	if err != nil {
@@ -134,13 +141,6 @@ func serve(cmd *opts.Command, o *opts.Options, digest string, stderr io.Writer) 
 	// A reload may replace the logger: always close the current one.
 	defer func() { r.log.Close() }()
 
-	s, err := server.New(o)
-	if err != nil {
-		log.Fatalf("%v", err)
-		return exitError
-	}
-	r.s = s
-	s.SetLogger(log)
 	if o.ConfigFile != "" {
 		log.Noticef("Using configuration file: %s (%s)", o.ConfigFile, digest)
 	}
@@ -152,11 +152,15 @@ func serve(cmd *opts.Command, o *opts.Options, digest string, stderr io.Writer) 
 		defer func() { removePidFile(o.PidFile, r.log) }()
 	}
 	r.trapSignals()
-	if err := s.Start(); err != nil {
+	n, err := launch.Start(o, log)
+	if err != nil {
 		log.Fatalf("%v", err)
-		s.Shutdown()
 		return exitError
 	}
+	r.node, r.s = n, n.Server()
 	r.handleSignals()
+	if err := n.Shutdown(); err != nil {
+		return exitError
+	}
 	return exitOK
 }

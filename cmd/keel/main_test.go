@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // These tests build the keel binary and drive it as a user would: a
@@ -375,5 +377,55 @@ func TestCheckConfig(t *testing.T) {
 				t.Fatalf("exit %d, output:\n%s\nwant exit %d and %q", code, out, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// The README's run command, -js -sd DIR: JetStream answers, and what it
+// stored is there after a restart.
+func TestJetStreamFlags(t *testing.T) {
+	store := t.TempDir()
+	run := func(publish bool) uint64 {
+		p := start(t, "-js", "-sd", store, "-a", "127.0.0.1", "-p", "-1")
+		url, _ := p.listening()
+		nc, err := nats.Connect(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if publish {
+			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}); err != nil {
+				t.Fatalf("create stream: %v", err)
+			}
+			for i := range 3 {
+				if _, err := js.Publish(ctx, "orders.new", []byte(strconv.Itoa(i))); err != nil {
+					t.Fatalf("publish: %v", err)
+				}
+			}
+		}
+		st, err := js.Stream(ctx, "ORDERS")
+		if err != nil {
+			t.Fatalf("stream info: %v", err)
+		}
+		nc.Close()
+		p.signal(syscall.SIGTERM)
+		if code := p.waitExit(); code != 0 {
+			t.Fatalf("exit code %d; log:\n%s", code, p.log())
+		}
+		return st.CachedInfo().State.Msgs
+	}
+	if got := run(true); got != 3 {
+		t.Fatalf("%d messages stored, want 3", got)
+	}
+	if got := run(false); got != 3 {
+		t.Fatalf("%d messages after a restart, want 3", got)
+	}
+	if _, err := os.Stat(filepath.Join(store, "jetstream")); err != nil {
+		t.Fatalf("store folder: %v", err)
 	}
 }

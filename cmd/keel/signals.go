@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/keelhq/keel/server"
+	"github.com/keelhq/keel/server/launch"
 	"github.com/keelhq/keel/server/logger"
 	"github.com/keelhq/keel/server/opts"
 )
@@ -17,6 +18,7 @@ import (
 // logger.
 type runner struct {
 	cmd  *opts.Command
+	node *launch.Node
 	s    *server.Server
 	opts *opts.Options
 	log  *logger.Std
@@ -40,7 +42,7 @@ func (r *runner) handleSignals() {
 	defer signal.Stop(ch)
 	done := make(chan struct{})
 	go func() {
-		r.s.WaitForShutdown()
+		r.node.WaitForShutdown()
 		close(done)
 	}()
 	for {
@@ -51,13 +53,11 @@ func (r *runner) handleSignals() {
 			r.log.Noticef("Trapped %q signal", sig)
 			switch sig {
 			case syscall.SIGINT:
-				r.s.Shutdown()
-				return
+				return // serve shuts the node down
 			case syscall.SIGTERM:
 				if r.s.InLameDuckMode() {
 					continue
 				}
-				r.s.Shutdown()
 				return
 			case syscall.SIGHUP:
 				r.reload()

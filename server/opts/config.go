@@ -225,7 +225,7 @@ func (d *decoder) top(o *Options, m *conf.Map) {
 			o.LameDuckGrace = dur
 		},
 		"no_header_support":       d.setBool(&o.NoHeaderSupport),
-		"no_fast_producer_stall":  d.setBool(&o.NoFastProducerStall),
+		"no_fast_producer_stall":  warnIfTrue(featNoFastProducer, &o.NoFastProducerStall),
 		"proxy_protocol":          warnIfTrue(featProxyProtocol, &o.ProxyProtocol),
 		"connect_error_reports":   d.setInt(&o.ConnectErrorReports),
 		"reconnect_error_reports": d.setInt(&o.ReconnectErrorReports),
