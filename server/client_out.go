@@ -147,6 +147,8 @@ func (c *client) flushClients() {
 	c.pcd.reset()
 	if c.stIn > 0 || c.stOut > 0 {
 		st := &c.srv.stats
+		c.inMsgs.Add(c.stIn)
+		c.inBytes.Add(c.stInBytes)
 		st.InMsgs.Add(c.stIn)
 		st.InBytes.Add(c.stInBytes)
 		st.OutMsgs.Add(c.stOut)

@@ -257,8 +257,6 @@ func (c *client) Msg(m *proto.Msg, data []byte) error {
 	if c.copts.Verbose {
 		c.sendOK()
 	}
-	c.inMsgs.Add(1)
-	c.inBytes.Add(int64(len(data)))
 	c.processMsg(m.Subject, m.Reply, m.HdrLen, data)
 	return nil
 }
