@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/keelhq/keel/blockstore"
+	"github.com/keelhq/keel/server"
 	"github.com/keelhq/keel/server/jetstream/jsapi"
 )
 
@@ -197,6 +198,8 @@ func (d *durability) release() {
 	d.waiters = kept
 	d.mu.Unlock()
 
+	var batch server.PublishBatch
+	started := false
 	for i, st := range d.list {
 		d.out, d.replies = d.out[:0], d.replies[:0]
 		st.acks.mu.Lock()
@@ -208,6 +211,9 @@ func (d *durability) release() {
 			d.mu.Unlock()
 		}
 		st.acks.mu.Unlock()
+		if len(d.out) > 0 && !started {
+			batch, started = d.js.host.StartBatch(), true
+		}
 		for _, e := range d.out {
 			if e.vlen > 0 {
 				val := d.replies[e.roff+e.rlen : e.roff+e.rlen+e.vlen]
@@ -215,9 +221,13 @@ func (d *durability) release() {
 			} else {
 				d.ack = jsapi.AppendPubAck(d.ack[:0], st.pubAckPrefix, e.seq, e.dup)
 			}
-			d.js.reply(bstr(d.replies[e.roff:e.roff+e.rlen]), d.ack)
+			batch.Publish(bstr(d.replies[e.roff:e.roff+e.rlen]), "", nil, d.ack)
 		}
 		d.list[i] = nil
+	}
+	// One flush per connection for every ack this watermark released.
+	if started {
+		batch.Flush()
 	}
 }
 

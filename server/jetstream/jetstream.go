@@ -44,6 +44,8 @@ type Host interface {
 	SubscribeInternal(subject, queue string, fn func(m *server.InMsg)) (*server.InternalSub, error)
 	UnsubscribeInternal(is *server.InternalSub)
 	Publish(subject, reply string, hdr, data []byte)
+	// StartBatch publishes many messages with one flush at the end.
+	StartBatch() server.PublishBatch
 	SetJetStreamInfo(js server.JetStreamInfo)
 	Name() string
 	ID() string

@@ -259,10 +259,13 @@ func (st *stream) storeLocked(in *inbound, out *pubOutcome) {
 	if in.reply == "" || cfg.NoAck {
 		return
 	}
-	if ticket == 0 || cfg.PersistMode == jsapi.AsyncPersistMode {
-		out.ackNow = true
-		return
+	if cfg.PersistMode == jsapi.AsyncPersistMode {
+		// Acknowledged before the fsync (clarification 16).
+		ticket = 0
 	}
+	// Even an ack with nothing to wait for (memory, async persist) goes
+	// through the queue: the releasing goroutine writes a burst of acks to
+	// a connection with one flush instead of one per message.
 	st.acks.mu.Lock()
 	if st.acks.push(uint64(ticket), r.Seq, in.reply, false, out.counter) {
 		js.dur.register(st)
