@@ -7,9 +7,9 @@ func (s *Sublist[T]) Match(subject string) *Result[T] {
 	s.matches.Add(1)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	s.cacheMu.Lock()
+	s.cacheMu.RLock()
 	r, ok := s.cache[subject]
-	s.cacheMu.Unlock()
+	s.cacheMu.RUnlock()
 	if ok {
 		s.cacheHits.Add(1)
 		return r
@@ -37,9 +37,9 @@ func (s *Sublist[T]) Match(subject string) *Result[T] {
 // when the result is not cached yet.
 func (s *Sublist[T]) MatchBytes(subject []byte) *Result[T] {
 	s.mu.RLock()
-	s.cacheMu.Lock()
+	s.cacheMu.RLock()
 	r, ok := s.cache[string(subject)]
-	s.cacheMu.Unlock()
+	s.cacheMu.RUnlock()
 	s.mu.RUnlock()
 	if ok {
 		s.matches.Add(1)

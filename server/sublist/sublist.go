@@ -38,7 +38,7 @@ type Sublist[T comparable] struct {
 	count uint32
 	gen   atomic.Uint64
 
-	cacheMu sync.Mutex
+	cacheMu sync.RWMutex // readers of the cache share it; inserts and invalidation take it alone
 	cache   map[string]*Result[T]
 
 	matches   atomic.Uint64
