@@ -50,16 +50,18 @@ const maxIovecs = 1024
 // go back to it once written, so an idle client holds no buffer at all.
 const chunkSize = 32 * 1024
 
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
+// The pool holds array pointers so that neither Get nor Put allocates.
+var chunkPool = sync.Pool{New: func() any { return new([chunkSize]byte) }}
 
-func getChunk() []byte { return (*(chunkPool.Get().(*[]byte)))[:0] }
+func getChunk() []byte { return chunkPool.Get().(*[chunkSize]byte)[:0] }
 
+// putChunk returns a chunk made by getChunk; anything else (a chunk
+// re-sliced past a partial write) is left to the garbage collector.
 func putChunk(b []byte) {
 	if cap(b) != chunkSize {
 		return
 	}
-	b = b[:0]
-	chunkPool.Put(&b)
+	chunkPool.Put((*[chunkSize]byte)(b[:chunkSize]))
 }
 
 // appendLocked queues b. Caller holds c.mu.
@@ -99,9 +101,10 @@ func (o *outbound) takeLocked() [][]byte {
 	return q
 }
 
-// releaseLocked ends a write: the written chunks go back to the pool and
-// the list becomes the spare. rest is what could not be written; it goes
-// back in front of anything queued meanwhile.
+// releaseLocked ends a write. With rest nil everything in q was written
+// (or dropped) and its chunks go back to the pool. Otherwise rest, what
+// could not be written (see unwritten), goes back in front of anything
+// queued meanwhile.
 func (o *outbound) releaseLocked(q [][]byte, rest [][]byte) {
 	o.writing = false
 	o.inflight = 0
@@ -115,10 +118,13 @@ func (o *outbound) releaseLocked(q [][]byte, rest [][]byte) {
 		merged = append(merged, o.q...)
 		o.q = merged
 		o.size += n
+		clear(q)
 		return
 	}
 	for i, ch := range q {
-		putChunk(ch[:0:cap(ch)])
+		if ch != nil {
+			putChunk(ch[:0:cap(ch)])
+		}
 		q[i] = nil
 	}
 	if o.spare == nil && cap(q) <= 64 {
@@ -267,22 +273,23 @@ func (c *client) writeInline() bool {
 	return done
 }
 
-// unwritten returns what is left of q after n bytes were written, or nil.
-// It copies the remainder out (rare: the socket was full) so that the
-// original chunks can all go back to the pool.
+// unwritten splits q after n written bytes: fully written chunks go back
+// to the pool, and what is left is returned without copying (the first
+// chunk re-sliced past its written part; such a chunk is not pooled again,
+// its capacity no longer matches).
 func unwritten(q [][]byte, n int) [][]byte {
-	var rest [][]byte
-	for _, ch := range q {
+	for i, ch := range q {
 		if n >= len(ch) {
 			n -= len(ch)
+			putChunk(ch)
+			q[i] = nil
 			continue
 		}
-		part := ch[n:]
-		n = 0
-		nc := getChunk()
-		rest = append(rest, append(nc, part...))
+		rest := q[i:]
+		rest[0] = ch[n:]
+		return rest
 	}
-	return rest
+	return nil
 }
 
 // writeLoop drains the outbound queue until the client is closed and
