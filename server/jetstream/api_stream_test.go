@@ -92,7 +92,6 @@ func TestRequiredAPILevel(t *testing.T) {
 	}
 }
 
-
 func TestStreamLifecycleNatsGo(t *testing.T) {
 	n := startNode(t, "", nil)
 	_, js := connect(t, n)
