@@ -402,3 +402,16 @@ func TestWriteDeadlineSlowConsumer(t *testing.T) {
 		t.Fatalf("reason %q", r)
 	}
 }
+
+func TestReloadMaxConnections(t *testing.T) {
+	s := runServer(t, nil)
+	for range 3 {
+		connect(t, s, nats.NoReconnect())
+	}
+	o := *s.Options()
+	o.MaxConn = 1
+	if err := s.Reload(&o); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "clients over the limit closed", func() bool { return s.NumClients() == 1 })
+}

@@ -100,6 +100,9 @@ func (s *Server) Reload(newOpts *opts.Options) error {
 	if authChanged(cur, &cp) {
 		s.recheckAuth(&cp)
 	}
+	if cp.MaxConn < cur.MaxConn {
+		s.enforceMaxConn(cp.MaxConn)
+	}
 	s.Noticef("Reloaded server configuration")
 	return nil
 }
@@ -131,5 +134,24 @@ func (s *Server) recheckAuth(o *opts.Options) {
 		if !credsValid(creds, o) {
 			c.authViolation()
 		}
+	}
+}
+
+// enforceMaxConn closes connections (random ones, as the reference does)
+// until no more than max remain.
+func (s *Server) enforceMaxConn(limit int) {
+	if limit < 0 {
+		return
+	}
+	clients := s.clientList() // map order: random
+	closed := 0
+	for _, c := range clients[:max(0, len(clients)-limit)] {
+		c.Errorf("%s", errMaxConnections)
+		c.sendErr(errMaxConnections)
+		c.closeConnection(MaxConnectionsExceeded, true)
+		closed++
+	}
+	if closed > 0 {
+		s.Noticef("Closed %d connections to fall within max_connections", closed)
 	}
 }
