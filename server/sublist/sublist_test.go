@@ -134,6 +134,27 @@ func TestMatchTable(t *testing.T) {
 	}
 }
 
+// TestQueueGroupsMerge: members of one group reached through different
+// nodes ("foo.*" and "foo.>") form a single group, so a message goes to
+// one of them only.
+func TestQueueGroupsMerge(t *testing.T) {
+	sl := New[*sub]()
+	must(t, sl.Insert("foo.*", "q", &sub{"a"}))
+	must(t, sl.Insert("foo.>", "q", &sub{"b"}))
+	must(t, sl.Insert("foo.bar", "q", &sub{"c"}))
+	must(t, sl.Insert("foo.bar", "other", &sub{"d"}))
+	r := sl.Match("foo.bar")
+	if len(r.Queues) != 2 || len(r.QueueNames) != 2 {
+		t.Fatalf("groups %v", r.QueueNames)
+	}
+	for i, name := range r.QueueNames {
+		want := map[string]int{"q": 3, "other": 1}[name]
+		if len(r.Queues[i]) != want {
+			t.Errorf("group %s has %d members, want %d", name, len(r.Queues[i]), want)
+		}
+	}
+}
+
 func TestInsertInvalid(t *testing.T) {
 	sl := New[*sub]()
 	for _, s := range []string{"", "foo..bar", ".foo", "foo.", "foo.>.bar", ">.>"} {
