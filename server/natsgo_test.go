@@ -415,3 +415,23 @@ func TestReloadMaxConnections(t *testing.T) {
 	}
 	waitFor(t, 2*time.Second, "clients over the limit closed", func() bool { return s.NumClients() == 1 })
 }
+
+func TestRunAndReady(t *testing.T) {
+	o := opts.Default()
+	o.Host, o.Port = "127.0.0.1", -1
+	s, err := Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	if !s.ReadyForConnections(time.Second) || !s.Running() {
+		t.Fatal("not ready after Run")
+	}
+	if _, err := Run(&opts.Options{Host: "256.0.0.1", Port: -1}); err == nil {
+		t.Fatal("Run on a bad address succeeded")
+	}
+	s.Shutdown()
+	if s.ReadyForConnections(0) {
+		t.Fatal("ready after Shutdown")
+	}
+}

@@ -269,6 +269,34 @@ func (s *Server) Start() error {
 	return nil
 }
 
+// Run is New followed by Start: a listening server, or an error.
+func Run(o *opts.Options) (*Server, error) {
+	s, err := New(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ReadyForConnections reports whether the server is accepting clients,
+// waiting up to d for it (Start already returns once it listens; this is
+// for callers that start it elsewhere).
+func (s *Server) ReadyForConnections(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		s.mu.Lock()
+		ready := s.listener != nil && !s.stopping
+		s.mu.Unlock()
+		if ready || time.Now().After(deadline) {
+			return ready
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Addr is the address clients connect to (nil before Start).
 func (s *Server) Addr() net.Addr {
 	s.mu.Lock()
