@@ -49,7 +49,8 @@ func (s *Server) createClient(conn net.Conn) {
 		conn.Close()
 		return
 	}
-	tooMany := o.MaxConn > 0 && len(s.clients) >= o.MaxConn
+	// A negative max_connections (0 in a file) accepts no client at all.
+	tooMany := o.MaxConn < 0 || (o.MaxConn > 0 && len(s.clients) >= o.MaxConn)
 	if !tooMany {
 		s.clients[c.cid] = c
 	}

@@ -21,8 +21,12 @@ type Account struct {
 	clients map[*client]struct{}
 }
 
-func newAccount(name string) *Account {
-	return &Account{Name: name, sl: sublist.New[*subscription](), clients: make(map[*client]struct{})}
+func newAccount(name string, noCache bool) *Account {
+	sl := sublist.New[*subscription]()
+	if noCache {
+		sl = sublist.NewNoCache[*subscription]()
+	}
+	return &Account{Name: name, sl: sl, clients: make(map[*client]struct{})}
 }
 
 func (a *Account) addClient(c *client) {
@@ -54,7 +58,7 @@ func (s *Server) lookupAccount(name string) *Account {
 	if a, ok := s.accounts[name]; ok {
 		return a
 	}
-	a := newAccount(name)
+	a := newAccount(name, s.getOpts().DisableSublistCache)
 	s.accounts[name] = a
 	return a
 }

@@ -296,7 +296,7 @@ func (c *client) teardown() {
 	delete(s.clients, c.cid)
 	s.mu.Unlock()
 	if c.kind == kindClient {
-		s.closed.add(c.snapshot(true, subs))
+		s.closed.add(c.snapshot(true, subs), s.getOpts().MaxClosedClients)
 	}
 	c.Debugf("Client connection closed: %s", reason)
 }

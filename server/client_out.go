@@ -327,7 +327,8 @@ func (c *client) flushOutbound() bool {
 		closed := c.closed
 		c.mu.Unlock()
 
-		wd := c.srv.getOpts().WriteDeadline
+		o := c.srv.getOpts()
+		wd := o.WriteDeadline
 		if wd > 0 {
 			c.conn.SetWriteDeadline(time.Now().Add(wd))
 		}
@@ -336,9 +337,17 @@ func (c *client) flushOutbound() bool {
 		clear(c.out.iov[:cap(c.out.iov)])
 		c.outBytes.Add(n)
 
+		var rest [][]byte
+		if err != nil && isTimeout(err) && n > 0 && o.WriteTimeout == "retry" && !closed {
+			// write_timeout: retry keeps a client that is slow but
+			// moving: count it, keep what is left, and try again.
+			c.srv.stats.SlowConsumers.Add(1)
+			c.Noticef("Slow Consumer State: WriteDeadline of %v exceeded with %d total bytes.", wd, total)
+			rest, err = unwritten(q, int(n)), nil
+		}
 		c.mu.Lock()
-		c.out.releaseLocked(q, nil)
-		c.out.unstallLocked(c.srv.getOpts().MaxPending, err != nil)
+		c.out.releaseLocked(q, rest)
+		c.out.unstallLocked(o.MaxPending, err != nil)
 		if err != nil {
 			alreadyClosed := c.closed
 			c.closed = true

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"unsafe"
@@ -192,6 +193,12 @@ func (c *client) Sub(subject, queue, sid []byte) error {
 		c.sendErr(errMaxSubs)
 		return nil
 	}
+	if o.MaxSubTokens > 0 && bytes.Count(subject, []byte("."))+1 > int(o.MaxSubTokens) {
+		c.mu.Unlock()
+		c.Errorf("Subscription Violation Too Many Tokens - Subject %q, SID %s", subject, sid)
+		c.sendErr(fmt.Sprintf("Permissions Violation for Subscription to %q, too many tokens", subject))
+		return nil
+	}
 	sub := &subscription{client: c, subject: string(subject), queue: string(queue), sid: append([]byte(nil), sid...)}
 	if err := c.acc.sl.Insert(sub.subject, sub.queue, sub); err != nil {
 		c.mu.Unlock()
@@ -271,6 +278,10 @@ func (c *client) traceMsgIn(m *proto.Msg, data []byte) {
 		c.Tracef("<<- [PUB %s %s %d]", m.Subject, m.Reply, m.Size)
 	default:
 		c.Tracef("<<- [PUB %s %d]", m.Subject, m.Size)
+	}
+	if n := c.srv.getOpts().MaxTracedMsgLen; n > 0 && len(data) > n {
+		c.Tracef("<<- MSG_PAYLOAD: [\"%s...\"]", data[:n])
+		return
 	}
 	c.Tracef("<<- MSG_PAYLOAD: [%q]", data)
 }

@@ -47,11 +47,19 @@ type closedRing struct {
 	full bool
 }
 
-func (r *closedRing) add(ci ClientInfo) {
+// add records ci; size is max_closed_clients (0: the default, negative:
+// keep none). The ring is sized on first use.
+func (r *closedRing) add(ci ClientInfo, size int) {
+	if size == 0 {
+		size = DefaultMaxClosedClients
+	}
+	if size < 0 {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.buf == nil {
-		r.buf = make([]ClientInfo, DefaultMaxClosedClients)
+		r.buf = make([]ClientInfo, size)
 	}
 	r.buf[r.next] = ci
 	r.next++

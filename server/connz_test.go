@@ -46,13 +46,13 @@ func TestClientsAndClosedClients(t *testing.T) {
 }
 
 func TestTraceLogging(t *testing.T) {
-	s := runServer(t, func(o *opts.Options) { o.Trace = true })
+	s := runServer(t, func(o *opts.Options) { o.Trace = true; o.MaxTracedMsgLen = 3 })
 	log := &memLogger{}
 	s.SetLogger(log)
 	rc := dialRaw(t, s)
-	rc.send("CONNECT {\"verbose\":false,\"pass\":\"hunter2\",\"user\":\"u\"}\r\nSUB foo 1\r\nPUB foo 2\r\nhi\r\n")
-	rc.expect("MSG foo 1 2\r\nhi\r\n")
-	for _, want := range []string{"<<- [SUB foo 1]", "<<- [PUB foo 2]", `<<- MSG_PAYLOAD: ["hi"]`, "->> [MSG foo 1 2]", "[REDACTED]"} {
+	rc.send("CONNECT {\"verbose\":false,\"pass\":\"hunter2\",\"user\":\"u\"}\r\nSUB foo 1\r\nPUB foo 2\r\nhi\r\nPUB foo 5\r\nhello\r\n")
+	rc.expect("MSG foo 1 2\r\nhi\r\nMSG foo 1 5\r\nhello\r\n")
+	for _, want := range []string{"<<- [SUB foo 1]", "<<- [PUB foo 2]", `<<- MSG_PAYLOAD: ["hi"]`, `<<- MSG_PAYLOAD: ["hel..."]`, "->> [MSG foo 1 2]", "[REDACTED]"} {
 		if !log.contains(want) {
 			t.Errorf("trace lacks %q", want)
 		}

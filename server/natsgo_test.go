@@ -103,7 +103,15 @@ func TestNatsQueueFairness(t *testing.T) {
 }
 
 func TestNatsRequestReplyAndHeaders(t *testing.T) {
-	s := runServer(t, nil)
+	for _, noCache := range []bool{false, true} {
+		t.Run(fmt.Sprintf("disable_sublist_cache=%v", noCache), func(t *testing.T) {
+			testRequestReplyAndHeaders(t, noCache)
+		})
+	}
+}
+
+func testRequestReplyAndHeaders(t *testing.T, noCache bool) {
+	s := runServer(t, func(o *opts.Options) { o.DisableSublistCache = noCache })
 	nc := connect(t, s)
 	nc.Subscribe("svc", func(m *nats.Msg) {
 		r := nats.NewMsg(m.Reply)

@@ -84,6 +84,8 @@ func TestProtocolErrors(t *testing.T) {
 		{"max subscriptions", func(o *opts.Options) { o.MaxSubs = 1 }, "CONNECT {\"verbose\":false}\r\nSUB a 1\r\nSUB b 2\r\n", "-ERR 'maximum subscriptions exceeded'\r\n", false},
 		{"auth violation", func(o *opts.Options) { o.Username, o.Password = "u", "p" }, "CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"x\"}\r\n", "-ERR 'Authorization Violation'\r\n", true},
 		{"auth before connect", func(o *opts.Options) { o.Authorization = "tok" }, "PING\r\n", "-ERR 'Authorization Violation'\r\n", true},
+		{"max sub tokens", func(o *opts.Options) { o.MaxSubTokens = 2 }, "CONNECT {\"verbose\":false}\r\nSUB a.b.c 1\r\n", "-ERR 'Permissions Violation for Subscription to \"a.b.c\", too many tokens'\r\n", false},
+		{"no connections allowed", func(o *opts.Options) { o.MaxConn = -1 }, "", "-ERR 'maximum connections exceeded'\r\n", true},
 		{"account in connect", nil, "CONNECT {\"verbose\":false,\"account\":\"A\"}\r\n", "-ERR 'Authorization Violation'\r\n", true},
 	}
 	for _, c := range cases {

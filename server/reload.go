@@ -13,28 +13,44 @@ import (
 // reference allows on reload; the value is the configuration key named in
 // messages.
 var reloadable = map[string]string{
-	"Debug":            "debug",
-	"Trace":            "trace",
-	"Logtime":          "logtime",
-	"LogFile":          "log_file",
-	"LogSizeLimit":     "logfile_size_limit",
-	"LogMaxFiles":      "logfile_max_num",
-	"MaxConn":          "max_connections",
-	"MaxSubs":          "max_subscriptions",
-	"MaxPayload":       "max_payload",
-	"MaxControlLine":   "max_control_line",
-	"MaxPending":       "max_pending",
-	"WriteDeadline":    "write_deadline",
-	"PingInterval":     "ping_interval",
-	"MaxPingsOut":      "ping_max",
-	"AuthTimeout":      "authorization.timeout",
-	"Username":         "authorization.user",
-	"Password":         "authorization.password",
-	"Authorization":    "authorization.token",
-	"LameDuckDuration": "lame_duck_duration",
-	"LameDuckGrace":    "lame_duck_grace_period",
-	"ClientAdvertise":  "client_advertise",
-	"NoHeaderSupport":  "no_header_support",
+	"Debug":                 "debug",
+	"Trace":                 "trace",
+	"Logtime":               "logtime",
+	"LogFile":               "log_file",
+	"LogSizeLimit":          "logfile_size_limit",
+	"LogMaxFiles":           "logfile_max_num",
+	"MaxConn":               "max_connections",
+	"MaxSubs":               "max_subscriptions",
+	"MaxPayload":            "max_payload",
+	"MaxControlLine":        "max_control_line",
+	"MaxPending":            "max_pending",
+	"WriteDeadline":         "write_deadline",
+	"PingInterval":          "ping_interval",
+	"MaxPingsOut":           "ping_max",
+	"AuthTimeout":           "authorization.timeout",
+	"Username":              "authorization.user",
+	"Password":              "authorization.password",
+	"Authorization":         "authorization.token",
+	"LameDuckDuration":      "lame_duck_duration",
+	"LameDuckGrace":         "lame_duck_grace_period",
+	"ClientAdvertise":       "client_advertise",
+	"NoHeaderSupport":       "no_header_support",
+	"MaxSubTokens":          "max_sub_tokens",
+	"WriteTimeout":          "write_timeout",
+	"MaxTracedMsgLen":       "max_traced_msg_len",
+	"TraceVerbose":          "trace_verbose",
+	"TraceHeaders":          "trace_headers",
+	"LogtimeUTC":            "logtime_utc",
+	"Syslog":                "syslog",
+	"RemoteSyslog":          "remote_syslog",
+	"PidFile":               "pid_file",
+	"PortsFileDir":          "ports_file_dir",
+	"ProfBlockRate":         "prof_block_rate",
+	"Tags":                  "server_tags",
+	"Metadata":              "server_metadata",
+	"ConnectErrorReports":   "connect_error_reports",
+	"ReconnectErrorReports": "reconnect_error_reports",
+	"NoFastProducerStall":   "no_fast_producer_stall",
 	// Not server state: where the options came from and what the parser
 	// had to say about them.
 	"ConfigFile": "",
@@ -44,16 +60,18 @@ var reloadable = map[string]string{
 // fieldKeys names the configuration keys of fields that cannot be
 // reloaded, for the error message.
 var fieldKeys = map[string]string{
-	"ServerName":    "server_name",
-	"Host":          "host",
-	"Port":          "port",
-	"HTTPHost":      "http_host",
-	"HTTPPort":      "http_port",
-	"HTTPBasePath":  "http_base_path",
-	"PidFile":       "pid_file",
-	"JetStream":     "jetstream",
-	"StoreDir":      "store_dir",
-	"JetStreamOpts": "jetstream",
+	"ServerName":          "server_name",
+	"Host":                "host",
+	"Port":                "port",
+	"HTTPHost":            "http_host",
+	"HTTPPort":            "http_port",
+	"HTTPBasePath":        "http_base_path",
+	"JetStream":           "jetstream",
+	"StoreDir":            "store_dir",
+	"JetStreamOpts":       "jetstream",
+	"MaxClosedClients":    "max_closed_clients",
+	"DisableSublistCache": "disable_sublist_cache",
+	"HTTPSPort":           "https_port",
 }
 
 // Reload applies newOpts to the running server. Changes the reference can
@@ -100,7 +118,7 @@ func (s *Server) Reload(newOpts *opts.Options) error {
 	if authChanged(cur, &cp) {
 		s.recheckAuth(&cp)
 	}
-	if cp.MaxConn < cur.MaxConn {
+	if cp.MaxConn != cur.MaxConn && (cp.MaxConn < cur.MaxConn || cp.MaxConn < 0) {
 		s.enforceMaxConn(cp.MaxConn)
 	}
 	s.Noticef("Reloaded server configuration")
@@ -140,9 +158,7 @@ func (s *Server) recheckAuth(o *opts.Options) {
 // enforceMaxConn closes connections (random ones, as the reference does)
 // until no more than max remain.
 func (s *Server) enforceMaxConn(limit int) {
-	if limit < 0 {
-		return
-	}
+	limit = max(limit, 0)
 	clients := s.clientList() // map order: random
 	closed := 0
 	for _, c := range clients[:max(0, len(clients)-limit)] {

@@ -37,9 +37,10 @@ func (c *client) match(subject []byte) *sublist.Result[*subscription] {
 func (c *client) processMsg(subject, reply []byte, hdrLen int, data []byte) {
 	r := c.match(subject)
 	delivered := false
-	maxPending := c.srv.getOpts().MaxPending
+	o := c.srv.getOpts()
+	lim := limits{maxPending: o.MaxPending, noStall: o.NoFastProducerStall}
 	for _, sub := range r.Plain {
-		if c.deliver(sub, subject, reply, hdrLen, data, maxPending) {
+		if c.deliver(sub, subject, reply, hdrLen, data, lim) {
 			delivered = true
 		}
 	}
@@ -53,7 +54,7 @@ func (c *client) processMsg(subject, reply []byte, hdrLen int, data []byte) {
 			start = rand.IntN(n)
 		}
 		for k := range n {
-			if c.deliver(group[(start+k)%n], subject, reply, hdrLen, data, maxPending) {
+			if c.deliver(group[(start+k)%n], subject, reply, hdrLen, data, lim) {
 				delivered = true
 				break
 			}
@@ -68,7 +69,14 @@ func (c *client) processMsg(subject, reply []byte, hdrLen int, data []byte) {
 
 // deliver hands the message to one subscription. It returns whether the
 // subscription took it.
-func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, data []byte, maxPending int64) bool {
+// limits are the options deliver needs, read once per message.
+type limits struct {
+	maxPending int64
+	noStall    bool // no_fast_producer_stall
+}
+
+func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, data []byte, lim limits) bool {
+	maxPending, noStall := lim.maxPending, lim.noStall
 	dst := sub.client
 	if dst == c && !c.echo {
 		return false
@@ -126,6 +134,12 @@ func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, d
 		dst.mu.Unlock()
 		return false
 	}
+	if dst.out.stall != nil && c.kind == kindClient && dst != c && noStall {
+		// no_fast_producer_stall: a subscriber that is behind loses the
+		// message instead of slowing the publisher down.
+		dst.mu.Unlock()
+		return false
+	}
 	dst.out.appendLocked(b)
 	dst.out.appendLocked(payload)
 	dst.out.appendLocked(crlf)
@@ -145,7 +159,7 @@ func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, d
 		dst.slowConsumer(maxPending)
 		return false
 	}
-	if stall != nil && c.kind == kindClient && dst != c {
+	if stall != nil && c.kind == kindClient && dst != c && !noStall {
 		c.stallFor(dst, stall, atLimit)
 	}
 	if dst.srv.trace.Load() {

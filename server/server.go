@@ -109,7 +109,7 @@ func New(o *opts.Options) (*Server, error) {
 	if xk, err := nkeys.CreateCurveKeys(); err == nil {
 		s.xkey, _ = xk.PublicKey()
 	}
-	s.gacc = newAccount(GlobalAccountName)
+	s.gacc = newAccount(GlobalAccountName, cp.DisableSublistCache)
 	s.accounts[GlobalAccountName] = s.gacc
 	s.opts.Store(&cp)
 	s.debug.Store(cp.Debug)

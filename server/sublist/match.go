@@ -7,6 +7,9 @@ func (s *Sublist[T]) Match(subject string) *Result[T] {
 	s.matches.Add(1)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.cache == nil {
+		return s.matchLocked(subject)
+	}
 	s.cacheMu.RLock()
 	r, ok := s.cache[subject]
 	s.cacheMu.RUnlock()
@@ -36,6 +39,9 @@ func (s *Sublist[T]) Match(subject string) *Result[T] {
 // MatchBytes is Match for a subject held in a byte slice; it allocates only
 // when the result is not cached yet.
 func (s *Sublist[T]) MatchBytes(subject []byte) *Result[T] {
+	if s.cache == nil {
+		return s.Match(string(subject))
+	}
 	s.mu.RLock()
 	s.cacheMu.RLock()
 	r, ok := s.cache[string(subject)]

@@ -104,6 +104,13 @@ func New[T comparable]() *Sublist[T] {
 	return &Sublist[T]{root: newLevel[T](), cache: make(map[string]*Result[T])}
 }
 
+// NewNoCache returns an empty Sublist that walks the trie on every Match
+// (disable_sublist_cache): less memory, more CPU per message for callers
+// that do not cache results themselves.
+func NewNoCache[T comparable]() *Sublist[T] {
+	return &Sublist[T]{root: newLevel[T]()}
+}
+
 func newLevel[T comparable]() *level[T] {
 	return &level[T]{nodes: make(map[string]*node[T])}
 }
@@ -290,6 +297,9 @@ func (l *level[T]) drop(tok string) {
 // invalidate removes the shared-cache entries that subject can change.
 // Caller holds s.mu for writing.
 func (s *Sublist[T]) invalidate(subject string) {
+	if s.cache == nil {
+		return
+	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
 	if len(s.cache) == 0 {

@@ -155,6 +155,19 @@ func TestQueueGroupsMerge(t *testing.T) {
 	}
 }
 
+func TestNoCache(t *testing.T) {
+	sl := NewNoCache[*sub]()
+	a := &sub{"a"}
+	must(t, sl.Insert("foo.*", "", a))
+	if got := names(sl.MatchBytes([]byte("foo.bar"))); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("got %v", got)
+	}
+	must(t, sl.Remove("foo.*", "", a))
+	if sl.Match("foo.bar").Len() != 0 {
+		t.Fatal("stale result without a cache")
+	}
+}
+
 func TestInsertInvalid(t *testing.T) {
 	sl := New[*sub]()
 	for _, s := range []string{"", "foo..bar", ".foo", "foo.", "foo.>.bar", ">.>"} {
