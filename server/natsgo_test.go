@@ -443,3 +443,21 @@ func TestRunAndReady(t *testing.T) {
 		t.Fatal("ready after Shutdown")
 	}
 }
+
+// TestRefusesUnenforceableProtection: options asking for protection the
+// server cannot enforce yet fail New instead of running open.
+func TestRefusesUnenforceableProtection(t *testing.T) {
+	cases := map[string]func(*opts.Options){
+		"users":         func(o *opts.Options) { o.Users = []*opts.User{{Username: "a", Password: "b"}} },
+		"tls":           func(o *opts.Options) { o.TLS = &opts.TLSOptions{} },
+		"password only": func(o *opts.Options) { o.Password = "secret" },
+		"account users": func(o *opts.Options) { o.Accounts = []*opts.Account{{Name: "A", Users: []*opts.User{{Username: "u"}}}} },
+	}
+	for name, mod := range cases {
+		o := opts.Default()
+		mod(o)
+		if _, err := New(o); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -174,6 +175,32 @@ func validate(o *opts.Options) error {
 	}
 	if o.Port < -1 || o.Port > 65535 {
 		return fmt.Errorf("server: port %d out of range", o.Port)
+	}
+	if o.Password != "" && o.Username == "" {
+		return fmt.Errorf("server: a password needs a user: without one no authentication would be required")
+	}
+	// Protection Keel cannot enforce yet must stop start-up rather than
+	// leave the server open (the config parser refuses these too; this
+	// covers options built in code).
+	var missing []string
+	check := func(set bool, what string) {
+		if set {
+			missing = append(missing, what)
+		}
+	}
+	check(len(o.Users) > 0, "users")
+	check(len(o.Nkeys) > 0, "nkeys")
+	check(o.DefaultPermissions != nil, "default_permissions")
+	check(o.AuthCallout != nil, "auth_callout")
+	check(o.NoAuthUser != "", "no_auth_user")
+	check(o.TLS != nil, "tls")
+	check(len(o.TrustedOperators) > 0 || len(o.TrustedKeys) > 0, "operator mode")
+	check(o.Resolver != nil, "resolver")
+	for _, a := range o.Accounts {
+		check(len(a.Users) > 0 || len(a.Nkeys) > 0, "users in account "+a.Name)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("server: %s not supported yet: refusing to start without the protection configured", strings.Join(missing, ", "))
 	}
 	return nil
 }
