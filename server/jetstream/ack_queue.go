@@ -18,16 +18,33 @@ import (
 // and no publisher ever waits for an fsync: one fsync releases the acks of
 // every publisher and stream it covered (group commit).
 
-// ackEntry is one PubAck waiting for its ticket. The reply subject lives in
-// the queue's arena at [roff, roff+rlen), followed by a counter stream's
-// new total (vlen bytes, usually none).
+// ackKind says what an ackEntry sends once durable.
+type ackKind uint8
+
+const (
+	ackPlain   ackKind = iota // PubAck (possibly a duplicate)
+	ackCounter                // PubAck with a counter's total (extra)
+	ackBatch                  // PubAck of an atomic batch: id (extra) and count
+	ackFast                   // progress of a fast batch: id (extra), batch sequence (count)
+)
+
+// ackEntry is one reply waiting for its ticket. The reply subject lives in
+// the queue's arena at [roff, roff+rlen), followed by vlen bytes of extra
+// text (a counter's total, a batch id), usually none.
 type ackEntry struct {
 	ticket uint64
 	seq    uint64
+	count  uint64
 	roff   uint32
 	rlen   uint32
 	vlen   uint32
+	kind   ackKind
 	dup    bool
+}
+
+// extra is the entry's extra text in arena.
+func (e *ackEntry) extra(arena []byte) []byte {
+	return arena[e.roff+e.rlen : e.roff+e.rlen+e.vlen]
 }
 
 // ackQueue is one stream's FIFO of waiting acks.
@@ -41,12 +58,11 @@ type ackQueue struct {
 
 // push queues an ack; it reports whether the queue was empty (the caller
 // then registers the stream with the durability goroutine).
-func (q *ackQueue) push(ticket, seq uint64, reply string, dup bool, val string) (wasEmpty bool) {
-	off := len(q.arena)
+func (q *ackQueue) push(e ackEntry, reply, extra string) (wasEmpty bool) {
+	e.roff, e.rlen, e.vlen = uint32(len(q.arena)), uint32(len(reply)), uint32(len(extra))
 	q.arena = append(q.arena, reply...)
-	q.arena = append(q.arena, val...)
-	q.entries = append(q.entries, ackEntry{ticket: ticket, seq: seq, roff: uint32(off),
-		rlen: uint32(len(reply)), vlen: uint32(len(val)), dup: dup})
+	q.arena = append(q.arena, extra...)
+	q.entries = append(q.entries, e)
 	wasEmpty = !q.listed
 	q.listed = true
 	return wasEmpty
@@ -214,14 +230,21 @@ func (d *durability) release() {
 		if len(d.out) > 0 && !started {
 			batch, started = d.js.host.StartBatch(), true
 		}
-		for _, e := range d.out {
-			if e.vlen > 0 {
-				val := d.replies[e.roff+e.rlen : e.roff+e.rlen+e.vlen]
-				d.ack = jsapi.AppendCounterPubAck(d.ack[:0], st.pubAckPrefix, e.seq, bstr(val))
-			} else {
+		for i := range d.out {
+			e := &d.out[i]
+			reply := bstr(d.replies[e.roff : e.roff+e.rlen])
+			switch e.kind {
+			case ackCounter:
+				d.ack = jsapi.AppendCounterPubAck(d.ack[:0], st.pubAckPrefix, e.seq, bstr(e.extra(d.replies)))
+			case ackBatch:
+				d.ack = jsapi.AppendBatchPubAck(d.ack[:0], st.pubAckPrefix, e.seq, bstr(e.extra(d.replies)), e.count, false)
+			case ackFast:
+				st.fastPersisted(string(e.extra(d.replies)), e.count, e.seq, reply, &batch)
+				continue
+			default:
 				d.ack = jsapi.AppendPubAck(d.ack[:0], st.pubAckPrefix, e.seq, e.dup)
 			}
-			batch.Publish(bstr(d.replies[e.roff:e.roff+e.rlen]), "", nil, d.ack)
+			batch.Publish(reply, "", nil, d.ack)
 		}
 		d.list[i] = nil
 	}

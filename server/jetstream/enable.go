@@ -54,6 +54,17 @@ type Config struct {
 	DedupMaxIDs int
 	// ServerVersion is stamped into _nats.ver.
 	ServerVersion string
+	// BatchLimits are jetstream.limits.batch (zero: the reference's
+	// defaults).
+	BatchLimits BatchLimits
+}
+
+// BatchLimits bound batch publishing.
+type BatchLimits struct {
+	InflightPerStream int
+	InflightTotal     int
+	MaxSize           int
+	Timeout           time.Duration
 }
 
 // Default sizes when the machine cannot tell (the reference's).
@@ -108,6 +119,10 @@ func FromOptions(o *opts.Options) (Config, []string, error) {
 	l := jo.Limits
 	c.MaxDuplicateWindow = l.Duplicates
 	c.MaxConsumersPerStream = l.DefaultMaxConsumers
+	c.BatchLimits = BatchLimits{
+		InflightPerStream: l.MaxBatchInflightPerStream, InflightTotal: l.MaxBatchInflightTotal,
+		MaxSize: l.MaxBatchSize, Timeout: l.MaxBatchTimeout,
+	}
 	for _, a := range o.Accounts {
 		if a == nil || a.Name != server.GlobalAccountName || a.JetStream == nil {
 			continue

@@ -8,8 +8,7 @@ import "github.com/keelhq/keel/server/jetstream/jsapi"
 // advertises (clarification 3).
 //
 // Not built yet: mirrors and sources (and so external origins, origin
-// consumers and origin transforms), atomic and fast batch publishing, and
-// message schedules.
+// consumers and origin transforms), and message schedules.
 func defaultFeatures() jsapi.FeatureSet {
 	return jsapi.NewFeatureSet(
 		jsapi.FeatureMsgTTL,
@@ -22,6 +21,8 @@ func defaultFeatures() jsapi.FeatureSet {
 		jsapi.FeatureDirectGet,
 		jsapi.FeatureMirrorDirect,
 		jsapi.FeatureRollup,
+		jsapi.FeatureAtomicPublish,
+		jsapi.FeatureBatchPublish,
 	)
 }
 
@@ -35,7 +36,7 @@ func (js *JetStream) SupportFeature(f jsapi.Feature) {
 
 // streamAPILevel is the highest API level whose stream features are all
 // built: level 1 (per-message TTLs, delete markers). Level 2 also needs
-// atomic batches and schedules.
+// message schedules.
 const streamAPILevel = 1
 
 // consumerAPILevelDefault is the consumer layer's level until it reports

@@ -116,3 +116,12 @@ func mustStream(t testing.TB, js jetstream.JetStream, cfg jetstream.StreamConfig
 }
 
 var _ = jsapi.APIAll
+
+func decodeJSON(t testing.TB, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not JSON: %q", b)
+	}
+	return m
+}

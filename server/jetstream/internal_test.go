@@ -215,7 +215,7 @@ func TestDedupBound(t *testing.T) {
 func TestAckQueue(t *testing.T) {
 	var q ackQueue
 	for i := 1; i <= 3000; i++ {
-		q.push(uint64(i), uint64(i), fmt.Sprint("_INBOX.", i), false, "")
+		q.push(ackEntry{ticket: uint64(i), seq: uint64(i)}, fmt.Sprint("_INBOX.", i), "")
 	}
 	var out []ackEntry
 	var replies []byte
@@ -229,7 +229,7 @@ func TestAckQueue(t *testing.T) {
 		}
 	}
 	// The queue compacted; the rest is still right.
-	q.push(3001, 3001, "_INBOX.last", true, "7")
+	q.push(ackEntry{ticket: 3001, seq: 3001, dup: true, kind: ackCounter}, "_INBOX.last", "7")
 	out, replies = out[:0], replies[:0]
 	out, empty = q.popDurable(5000, out, &replies)
 	if !empty || len(out) != 1001 {

@@ -47,6 +47,8 @@ type stream struct {
 	removed []removal             // collected during an expiry (delete markers)
 	collect bool
 	markers map[uint64]struct{} // sequences of delete markers written by this stream
+	atomic  map[string]*atomicBatch
+	fast    map[string]*fastBatch
 
 	// Interest, when set by the consumer layer, says whether a message on
 	// subject has a consumer to go to; interest-retention streams store
@@ -236,6 +238,12 @@ func (st *stream) stop() {
 	st.subs, st.dsubs = nil, nil
 	st.exp.stopLocked()
 	st.dedup.reset()
+	for _, b := range st.atomic {
+		st.dropAtomicLocked(b)
+	}
+	for _, b := range st.fast {
+		st.dropFastLocked(b)
+	}
 	st.mu.Unlock()
 	for _, s := range subs {
 		st.js.host.UnsubscribeInternal(s)

@@ -37,10 +37,18 @@ type pubOutcome struct {
 	dup     bool
 	ackNow  bool   // answer now: nothing to wait for (memory, async persist, duplicate)
 	counter string // new total of a counter stream
+	ticket  blockstore.Ticket
+	empty   bool // reply with an empty message (a staged batch message)
 	// republish, when rpSubject is set
 	rpSubject string
 	rpHdr     []byte
 	rpData    []byte
+	republish []republished // of a committed batch
+}
+
+type republished struct {
+	subject   string
+	hdr, data []byte
 }
 
 // processInbound is the callback of the stream's subject subscriptions.
@@ -52,9 +60,20 @@ func (st *stream) processInbound(m *server.InMsg) {
 		st.mu.Unlock()
 		return
 	}
-	st.storeLocked(&in, &out)
+	var sends []batchSend
+	switch {
+	case strings.HasSuffix(in.reply, fastBatchSuffix):
+		sends = st.fastBatchMsgLocked(&in, &out)
+	case len(in.hdr) > 0 && hasHeader(in.hdr, jsapi.HdrBatchID):
+		st.atomicBatchMsgLocked(&in, &out)
+	default:
+		st.storeLocked(&in, &out)
+	}
 	st.mu.Unlock()
 	st.finishPublish(&in, &out)
+	for _, s := range sends {
+		st.js.reply(s.reply, s.data)
+	}
 }
 
 // finishPublish sends what storing decided: an error, an immediate ack,
@@ -67,6 +86,8 @@ func (st *stream) finishPublish(in *inbound, out *pubOutcome) {
 			st.js.reply(in.reply, jsapi.PubAckError(st.name, out.err))
 		}
 		return
+	case out.empty && canRespond:
+		st.js.reply(in.reply, nil)
 	case out.ackNow && canRespond:
 		var buf [256]byte
 		var ack []byte
@@ -79,6 +100,9 @@ func (st *stream) finishPublish(in *inbound, out *pubOutcome) {
 	}
 	if out.rpSubject != "" {
 		st.js.host.Publish(out.rpSubject, "", out.rpHdr, out.rpData)
+	}
+	for _, rp := range out.republish {
+		st.js.host.Publish(rp.subject, "", rp.hdr, rp.data)
 	}
 }
 
@@ -102,18 +126,8 @@ func (st *stream) storeLocked(in *inbound, out *pubOutcome) {
 		hdr = stripStatus(hdr)
 	}
 
-	// Batched publishing is not built: refuse it as the reference refuses
-	// a stream that does not allow it.
-	if strings.HasSuffix(in.reply, fastBatchSuffix) {
-		fail(jsapi.ErrBatchPublishDisabled())
-		return
-	}
 	if cfg.Sealed {
 		fail(jsapi.ErrStreamSealed())
-		return
-	}
-	if len(hdr) > 0 && hasHeader(hdr, jsapi.HdrBatchID) {
-		fail(jsapi.ErrAtomicPublishDisabled())
 		return
 	}
 	if max := int(cfg.MaxMsgSize); max >= 0 && (len(hdr) > max || len(data) > max-len(hdr)) {
@@ -247,7 +261,7 @@ func (st *stream) storeLocked(in *inbound, out *pubOutcome) {
 	if ttl > 0 || cfg.MaxAge > 0 {
 		st.exp.noteStoredLocked(r.Time, ttl)
 	}
-	out.seq = r.Seq
+	out.seq, out.ticket = r.Seq, ticket
 
 	if rpSubject != "" {
 		out.rpSubject = rpSubject
@@ -266,12 +280,22 @@ func (st *stream) storeLocked(in *inbound, out *pubOutcome) {
 	// Even an ack with nothing to wait for (memory, async persist) goes
 	// through the queue: the releasing goroutine writes a burst of acks to
 	// a connection with one flush instead of one per message.
+	kind := ackPlain
+	if out.counter != "" {
+		kind = ackCounter
+	}
+	st.queueAck(ackEntry{ticket: uint64(ticket), seq: r.Seq, kind: kind}, in.reply, out.counter)
+}
+
+// queueAck queues a reply behind its ticket. Caller holds st.mu, so that
+// the queue stays in ticket order.
+func (st *stream) queueAck(e ackEntry, reply, extra string) {
 	st.acks.mu.Lock()
-	if st.acks.push(uint64(ticket), r.Seq, in.reply, false, out.counter) {
-		js.dur.register(st)
+	if st.acks.push(e, reply, extra) {
+		st.js.dur.register(st)
 	}
 	st.acks.mu.Unlock()
-	js.dur.kick(uint64(ticket))
+	st.js.dur.kick(e.ticket)
 }
 
 // noteMsgID records the last message id and adds it to the duplicate
