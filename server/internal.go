@@ -105,10 +105,10 @@ func (s *Server) PublishAccount(acc *Account, subject, reply string, hdr, data [
 
 // deliverInternal runs an internal subscription's callback.
 func (c *client) deliverInternal(sub *subscription, subject, reply []byte, hdrLen int, data []byte) {
-	// A callback may publish, which reuses another publisher from the
-	// pool, but a callback that is re-entered on this same client (a
-	// client PUB matching two internal subs) gets c.imsg overwritten only
-	// after the first callback returned.
+	// The publisher's own InMsg is reused: callbacks run one after the
+	// other on this goroutine, and a Publish from inside a callback takes
+	// another publisher from the pool, so nothing overwrites it while a
+	// callback still holds it.
 	m := &c.imsg
 	m.Subject = bstr(subject)
 	m.Reply = bstr(reply)
