@@ -75,7 +75,7 @@ func (s *Server) createClient(conn net.Conn) {
 		c.parser.RequireConnect = true
 		c.setAuthTimer(o.AuthTimeout)
 	}
-	c.setPingTimer()
+	c.setFirstPingTimer()
 	c.signalFlush()
 	go c.readLoop()
 }

@@ -51,6 +51,25 @@ func (a *Account) NumClients() int {
 // NumSubscriptions is the number of subscriptions in the account.
 func (a *Account) NumSubscriptions() uint32 { return a.sl.Count() }
 
+// SublistStats reports the account's subscription routing statistics.
+func (a *Account) SublistStats() sublist.Stats { return a.sl.Stats() }
+
+// Interest lists the subscriptions matching a literal subject, as
+// "subject" or "subject queue" strings (/subsz?test=).
+func (a *Account) Interest(subject string) []string {
+	r := a.sl.Match(subject)
+	var out []string
+	for _, sub := range r.Plain {
+		out = append(out, sub.subject)
+	}
+	for _, g := range r.Queues {
+		for _, sub := range g {
+			out = append(out, sub.subject+" "+sub.queue)
+		}
+	}
+	return out
+}
+
 // lookupAccount returns the named account, creating it on first use.
 func (s *Server) lookupAccount(name string) *Account {
 	s.mu.Lock()

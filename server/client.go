@@ -70,6 +70,10 @@ type client struct {
 	lastIn  atomic.Int64
 	pongs   atomic.Int64
 	pingOut atomic.Int32
+	// pingSent is when the server last sent a PING (unix ns, 0: none
+	// outstanding); the PONG that answers it gives rtt.
+	pingSent atomic.Int64
+	rtt      atomic.Int64
 
 	mu        sync.Mutex
 	subs      map[string]*subscription

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/keelhq/keel/server/proto"
@@ -150,6 +151,9 @@ func (c *client) Pong() error {
 	c.Tracef("<<- [PONG]")
 	c.pingOut.Store(0)
 	c.pongs.Add(1)
+	if sent := c.pingSent.Swap(0); sent != 0 {
+		c.rtt.Store(max(time.Now().UnixNano()-sent, 1))
+	}
 	return nil
 }
 

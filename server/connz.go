@@ -25,10 +25,21 @@ type ClientInfo struct {
 	OutMsgs    int64
 	InBytes    int64
 	OutBytes   int64
+	RTT        time.Duration // last measured round trip (0: not yet)
 	NumSubs    int
 	Subs       []string // subjects, with " queue" appended for queue subscriptions
-	Reason     string   // why it closed; "" while open
+	SubsDetail []SubDetail
+	Reason     string // why it closed; "" while open
 	SlowClosed bool
+}
+
+// SubDetail describes one subscription (/connz subscriptions_list_detail).
+type SubDetail struct {
+	Subject string
+	Queue   string
+	Sid     string
+	Msgs    int64 // messages delivered
+	Max     int64 // auto-unsubscribe limit, 0 for none
 }
 
 type clientMeta struct {
@@ -107,8 +118,13 @@ func (c *client) snapshot(closed bool, subs []*subscription) ClientInfo {
 	}
 	ci.InMsgs, ci.InBytes = c.inMsgs.Load(), c.inBytes.Load()
 	ci.OutMsgs, ci.OutBytes = c.outMsgs.Load(), c.outBytes.Load()
+	ci.RTT = time.Duration(c.rtt.Load())
 	ci.NumSubs = len(subs)
 	for _, sub := range subs {
+		ci.SubsDetail = append(ci.SubsDetail, SubDetail{
+			Subject: sub.subject, Queue: sub.queue, Sid: string(sub.sid),
+			Msgs: sub.delivered(), Max: sub.max.Load(),
+		})
 		if sub.queue != "" {
 			ci.Subs = append(ci.Subs, sub.subject+" "+sub.queue)
 		} else {
@@ -116,6 +132,7 @@ func (c *client) snapshot(closed bool, subs []*subscription) ClientInfo {
 		}
 	}
 	sort.Strings(ci.Subs)
+	sort.Slice(ci.SubsDetail, func(i, j int) bool { return ci.SubsDetail[i].Sid < ci.SubsDetail[j].Sid })
 	return ci
 }
 
@@ -133,3 +150,13 @@ func (s *Server) Clients() []ClientInfo {
 // ClosedClients returns the most recently closed connections, oldest
 // first.
 func (s *Server) ClosedClients() []ClientInfo { return s.closed.list() }
+
+// delivered is how many messages the subscription took: its counter also
+// counts the attempts refused once an UNSUB max was reached.
+func (sub *subscription) delivered() int64 {
+	n := sub.nm.Load()
+	if m := sub.max.Load(); m > 0 {
+		return min(n, m)
+	}
+	return n
+}

@@ -29,6 +29,15 @@ func TestClientsAndClosedClients(t *testing.T) {
 		strings.Join(ci.Subs, ",") != "a.b q,c" || ci.InMsgs != 1 || ci.Reason != "" {
 		t.Fatalf("client info %+v", ci)
 	}
+	if got := s.GlobalAccount().Interest("a.b"); len(got) != 1 || got[0] != "a.b q" {
+		t.Fatalf("interest in a.b: %v", got)
+	}
+	if st := s.GlobalAccount().SublistStats(); st.NumSubs != 2 {
+		t.Fatalf("sublist stats %+v", st)
+	}
+	if d := ci.SubsDetail; len(d) != 2 || d[0].Subject == "" || d[0].Sid == "" {
+		t.Fatalf("subscription detail %+v", d)
+	}
 	nc.Close()
 	waitFor(t, 2*time.Second, "closed client recorded", func() bool { return len(s.ClosedClients()) == 1 })
 	cc := s.ClosedClients()[0]
@@ -60,4 +69,15 @@ func TestTraceLogging(t *testing.T) {
 	if log.contains("hunter2") {
 		t.Error("password traced")
 	}
+}
+
+// TestFirstPingMeasuresRTT: the first PING comes early (ping_interval
+// capped at 2s) and its PONG gives the client's round-trip time.
+func TestFirstPingMeasuresRTT(t *testing.T) {
+	s := runServer(t, func(o *opts.Options) { o.PingInterval = 50 * time.Millisecond })
+	connect(t, s)
+	waitFor(t, 2*time.Second, "rtt measured", func() bool {
+		cl := s.Clients()
+		return len(cl) == 1 && cl[0].RTT > 0
+	})
 }

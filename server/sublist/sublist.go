@@ -315,3 +315,23 @@ func (s *Sublist[T]) invalidate(subject string) {
 		}
 	}
 }
+
+// Stats describes a sublist for monitoring (/subsz).
+type Stats struct {
+	NumSubs   uint32
+	NumCache  uint32
+	Matches   uint64
+	CacheHits uint64
+}
+
+// Stats reports the subscription count, the size of the shared cache, and
+// how many matches were asked for and answered from the cache.
+func (s *Sublist[T]) Stats() Stats {
+	s.mu.RLock()
+	n := s.count
+	s.mu.RUnlock()
+	s.cacheMu.RLock()
+	nc := len(s.cache)
+	s.cacheMu.RUnlock()
+	return Stats{NumSubs: n, NumCache: uint32(nc), Matches: s.matches.Load(), CacheHits: s.cacheHits.Load()}
+}

@@ -221,6 +221,17 @@ func TestCacheInvalidatedByWildcard(t *testing.T) {
 	}
 }
 
+func TestStats(t *testing.T) {
+	sl := New[*sub]()
+	must(t, sl.Insert("a", "", &sub{}))
+	sl.Match("a")
+	sl.Match("a")
+	st := sl.Stats()
+	if st.NumSubs != 1 || st.NumCache != 1 || st.Matches != 2 || st.CacheHits != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 func TestGenChanges(t *testing.T) {
 	sl := New[*sub]()
 	g := sl.Gen()
