@@ -461,3 +461,54 @@ func TestRefusesUnenforceableProtection(t *testing.T) {
 		}
 	}
 }
+
+func TestNatsClientFeatures(t *testing.T) {
+	s := runServer(t, nil)
+	nc := connect(t, s, nats.NoEcho(), nats.UseOldRequestStyle())
+	if v := nc.ConnectedServerVersion(); v != Version {
+		t.Fatalf("server version %q", v)
+	}
+	if nc.ConnectedServerId() != s.ID() {
+		t.Fatal("server id mismatch")
+	}
+	// Old-style requests subscribe a fresh inbox with auto-unsubscribe 1.
+	svc := connect(t, s)
+	svc.Subscribe("old", func(m *nats.Msg) { m.Respond([]byte("ok")) })
+	svc.Flush()
+	for range 3 {
+		if m, err := nc.Request("old", nil, 2*time.Second); err != nil || string(m.Data) != "ok" {
+			t.Fatalf("old-style request: %v", err)
+		}
+	}
+	// No echo: our own publish is not delivered to us.
+	own, _ := nc.SubscribeSync("echo")
+	nc.Publish("echo", []byte("x"))
+	nc.Flush()
+	if n, _, _ := own.Pending(); n != 0 {
+		t.Fatalf("no-echo client got %d own messages", n)
+	}
+	// Drain: pending messages are delivered, then the connection closes.
+	got := make(chan struct{}, 10)
+	dc := connect(t, s)
+	dc.Subscribe("drain", func(*nats.Msg) { got <- struct{}{} })
+	dc.Flush()
+	for range 5 {
+		svc.Publish("drain", nil)
+	}
+	svc.Flush()
+	if err := dc.Drain(); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		select {
+		case <-got:
+		case <-time.After(2 * time.Second):
+			t.Fatal("message lost in drain")
+		}
+	}
+	waitFor(t, 2*time.Second, "drained connection closed", dc.IsClosed)
+	// Subscriptions left by old-style requests are gone.
+	waitFor(t, 2*time.Second, "inbox subscriptions removed", func() bool {
+		return s.GlobalAccount().NumSubscriptions() == 2 // "old" and "echo"
+	})
+}
