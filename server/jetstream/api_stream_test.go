@@ -45,7 +45,7 @@ func TestStreamAPIErrorCodes(t *testing.T) {
 		{"create bad json", "$JS.API.STREAM.CREATE.Q", `{"name":`, 10025},
 		{"create api subjects", "$JS.API.STREAM.CREATE.T", `{"name":"T","subjects":["$JS.API.>"]}`, 10052},
 		{"create mirror unsupported", "$JS.API.STREAM.CREATE.MI", `{"name":"MI","mirror":{"name":"A"}}`, 10052},
-		{"create schedules unsupported", "$JS.API.STREAM.CREATE.SC", `{"name":"SC","subjects":["sc"],"allow_msg_schedules":true}`, 10052},
+		{"create sources unsupported", "$JS.API.STREAM.CREATE.SC", `{"name":"SC","sources":[{"name":"A"}]}`, 10052},
 		{"update storage", "$JS.API.STREAM.UPDATE.A", `{"name":"A","storage":"memory"}`, 10052},
 		{"update deny_delete off", "$JS.API.STREAM.UPDATE.L", `{"name":"L","subjects":["l"],"deny_delete":false}`, 10052},
 		{"update missing", "$JS.API.STREAM.UPDATE.ZZ", `{"name":"ZZ"}`, 10059},

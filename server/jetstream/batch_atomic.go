@@ -349,8 +349,8 @@ func (st *stream) checkBatchLocked(cfg *jsapi.StreamConfig, msgs []stagedMsg) *j
 			if want, ok := headerUint(hdr, jsapi.HdrExpectedLastSeq); ok && want != sim.lseq {
 				return jsapi.ErrStreamWrongLastSequence(sim.lseq)
 			}
-			if hasHeader(hdr, jsapi.HdrSchedule) || hasHeader(hdr, jsapi.HdrScheduleNext) {
-				return jsapi.ErrMessageSchedulesDisabled()
+			if err := st.checkSchedule(cfg, subject, &hdr); err != nil {
+				return err
 			}
 			if r := headerValue(hdr, jsapi.HdrRollup); len(r) > 0 {
 				if !cfg.AllowRollupHdrs || cfg.DenyPurge {

@@ -135,7 +135,9 @@ func (st *stream) expireLocked(now time.Time) []markerPub {
 		if st.store.FilteredState(1, rm.subj).Msgs > 0 {
 			continue
 		}
-		mp := markerPub{in: inbound{subject: rm.subj, hdr: markerHeader(cfg.SubjectDeleteMarkerTTL)}}
+		// Stored like the reference stores its markers: as a message from
+		// the server itself, exempt from the publish-time header rules.
+		mp := markerPub{in: inbound{subject: rm.subj, hdr: markerHeader(cfg.SubjectDeleteMarkerTTL), sourced: true}}
 		st.storeLocked(&mp.in, &mp.out)
 		if mp.out.err != nil {
 			st.js.host.Warnf("JetStream stream '%s' delete marker on %q failed: %v", st.name, rm.subj, mp.out.err)

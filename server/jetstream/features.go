@@ -8,7 +8,7 @@ import "github.com/keelhq/keel/server/jetstream/jsapi"
 // advertises (clarification 3).
 //
 // Not built yet: mirrors and sources (and so external origins, origin
-// consumers and origin transforms), and message schedules.
+// consumers and origin transforms).
 func defaultFeatures() jsapi.FeatureSet {
 	return jsapi.NewFeatureSet(
 		jsapi.FeatureMsgTTL,
@@ -23,6 +23,7 @@ func defaultFeatures() jsapi.FeatureSet {
 		jsapi.FeatureRollup,
 		jsapi.FeatureAtomicPublish,
 		jsapi.FeatureBatchPublish,
+		jsapi.FeatureMsgSchedules,
 	)
 }
 
@@ -35,9 +36,11 @@ func (js *JetStream) SupportFeature(f jsapi.Feature) {
 }
 
 // streamAPILevel is the highest API level whose stream features are all
-// built: level 1 (per-message TTLs, delete markers). Level 2 also needs
-// message schedules.
-const streamAPILevel = 1
+// built: level 1 (per-message TTLs, delete markers) and level 2 (counters,
+// atomic batches, schedules, async persistence). Fast batches (level 4)
+// are built too, but level 3 also covers the snapshot window size, which
+// comes with STREAM.SNAPSHOT; raise this to 5 then.
+const streamAPILevel = 2
 
 // consumerAPILevelDefault is the consumer layer's level until it reports
 // its own with SetConsumerAPILevel: without consumers, none.

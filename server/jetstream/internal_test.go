@@ -295,3 +295,78 @@ func FuzzDecodeStored(f *testing.F) {
 		}
 	})
 }
+
+func TestCronNext(t *testing.T) {
+	base := time.Date(2025, 3, 15, 10, 20, 30, 0, time.UTC) // a Saturday
+	cases := []struct {
+		pattern string
+		want    time.Time
+	}{
+		{"* * * * * *", base.Add(time.Second)},
+		{"0 * * * * *", time.Date(2025, 3, 15, 10, 21, 0, 0, time.UTC)},
+		{"@hourly", time.Date(2025, 3, 15, 11, 0, 0, 0, time.UTC)},
+		{"@daily", time.Date(2025, 3, 16, 0, 0, 0, 0, time.UTC)},
+		{"0 0 12 * * mon", time.Date(2025, 3, 17, 12, 0, 0, 0, time.UTC)},
+		{"0 0 0 1 jan *", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"*/15 * * * * *", time.Date(2025, 3, 15, 10, 20, 45, 0, time.UTC)},
+		{"0 30 9-17/4 * * *", time.Date(2025, 3, 15, 13, 30, 0, 0, time.UTC)},
+		{"0 0 0 13 * fri", time.Date(2025, 3, 21, 0, 0, 0, 0, time.UTC)}, // Friday 21st comes before the 13th
+		{"0 0 0 31 2 *", time.Time{}},                                    // never
+	}
+	for _, tc := range cases {
+		spec, err := parseCronSpec(tc.pattern)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.pattern, err)
+		}
+		got, err := spec.next(base, time.UTC)
+		if tc.want.IsZero() {
+			if err == nil {
+				t.Errorf("%s: matched %v", tc.pattern, got)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(tc.want) {
+			t.Errorf("%s: next %v (%v), want %v", tc.pattern, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"* * * * *", "60 * * * * *", "* * * 0 * *", "* * * * 13 *", "a * * * * *", "1-2-3 * * * * *", "*/0 * * * * *", "5-1 * * * * *"} {
+		if _, err := parseCronSpec(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestNextScheduleForms(t *testing.T) {
+	now := time.Now().UnixNano()
+	if _, rep, ok := nextSchedule("@every 500ms", nil, now); ok || rep {
+		t.Fatal("sub-second interval accepted")
+	}
+	if next, rep, ok := nextSchedule("@every 10s", nil, now); !ok || !rep || time.Until(next) > 11*time.Second {
+		t.Fatalf("@every: %v %v %v", next, rep, ok)
+	}
+	if _, _, ok := nextSchedule("@at 2030-01-01T00:00:00Z", time.UTC, now); ok {
+		t.Fatal("@at with a time zone accepted")
+	}
+	if next, rep, ok := nextSchedule("@at 2030-01-01T00:00:00Z", nil, now); !ok || rep || next.Year() != 2030 {
+		t.Fatalf("@at: %v %v %v", next, rep, ok)
+	}
+	if _, _, ok := nextSchedule("bogus", nil, now); ok {
+		t.Fatal("bogus pattern accepted")
+	}
+}
+
+func FuzzCron(f *testing.F) {
+	for _, s := range []string{"* * * * * *", "0 0 12 * * mon", "*/5 1-3,7 * ? jan-mar sun", "@hourly"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pattern string) {
+		spec, err := parseCronSpec(pattern)
+		if err != nil {
+			return
+		}
+		base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		if next, err := spec.next(base, time.UTC); err == nil && !next.After(base) {
+			t.Fatalf("%q: next %v not after %v", pattern, next, base)
+		}
+	})
+}

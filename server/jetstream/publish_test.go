@@ -133,7 +133,7 @@ func TestPublishHeaders(t *testing.T) {
 		{"counter disabled", jetstream.StreamConfig{Subjects: []string{"p.*"}}, []pubStep{
 			{subj: "p.a", hdr: h("Nats-Incr", "1"), code: 10168},
 		}},
-		{"schedules not built", jetstream.StreamConfig{Subjects: []string{"p.*"}}, []pubStep{
+		{"schedules disabled", jetstream.StreamConfig{Subjects: []string{"p.*"}}, []pubStep{
 			{subj: "p.a", hdr: h("Nats-Schedule", "@hourly"), code: 10188},
 		}},
 		{"source header refused", jetstream.StreamConfig{Subjects: []string{"p.*"}}, []pubStep{

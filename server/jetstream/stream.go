@@ -49,6 +49,7 @@ type stream struct {
 	markers map[uint64]struct{} // sequences of delete markers written by this stream
 	atomic  map[string]*atomicBatch
 	fast    map[string]*fastBatch
+	sched   *scheduler // with allow_msg_schedules
 
 	// Interest, when set by the consumer layer, says whether a message on
 	// subject has a consumer to go to; interest-retention streams store
@@ -133,6 +134,7 @@ func (st *stream) start() error {
 	st.js.addUsage(st.storage, int64(state.Bytes))
 	st.rebuildDedupLocked(state)
 	st.rebuildMarkersLocked()
+	st.rebuildSchedulesLocked()
 	st.exp.armLocked(true)
 	st.mu.Unlock()
 	return st.subscribe(cfg)
@@ -153,6 +155,9 @@ func (st *stream) applyConfigLocked(cfg *jsapi.StreamConfig) error {
 		if st.rpub, err = newSubjectTransform(rp.Source, rp.Destination); err != nil {
 			return fmt.Errorf("jetstream: stream %s: republish: %w", cfg.Name, err)
 		}
+	}
+	if cfg.AllowMsgSchedules && st.sched == nil {
+		st.sched = newScheduler()
 	}
 	if int64(cfg.DuplicateWindow) != st.dedup.window {
 		st.dedup.window = int64(cfg.DuplicateWindow)
@@ -243,6 +248,9 @@ func (st *stream) stop() {
 	}
 	for _, b := range st.fast {
 		st.dropFastLocked(b)
+	}
+	if st.sched != nil {
+		st.sched.stop()
 	}
 	st.mu.Unlock()
 	for _, s := range subs {

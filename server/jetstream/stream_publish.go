@@ -150,7 +150,7 @@ func (st *stream) storeLocked(in *inbound, out *pubOutcome) {
 			fail(err)
 			return
 		}
-		if err := st.checkExpectations(cfg, subject, hdr, in.sourced); err != nil {
+		if err := st.checkExpectations(cfg, subject, &hdr, in.sourced); err != nil {
 			fail(err)
 			return
 		}
@@ -245,6 +245,18 @@ func (st *stream) storeLocked(in *inbound, out *pubOutcome) {
 		st.refreshUsage()
 	}
 	ticket := r.Ticket
+	if st.sched != nil {
+		st.noteScheduleLocked(subject, r.Seq, r.Time, hdr)
+	}
+	if sched := headerValue(hdr, jsapi.HdrScheduler); len(sched) > 0 &&
+		string(headerValue(hdr, jsapi.HdrScheduleNext)) == scheduleNextPurge && cfg.AllowRollupHdrs && !cfg.DenyPurge {
+		// A one-off schedule fired (or a client ended one): the schedule goes.
+		st.cmd = blockstore.Command{Op: blockstore.OpPurge, Subject: string(sched)}
+		if pr, err := st.applyLocked(); err == nil {
+			ticket = max(ticket, pr.Ticket)
+			st.refreshUsage()
+		}
+	}
 	if rollupSub || rollupA {
 		purge := blockstore.Command{Op: blockstore.OpPurge, Keep: 1}
 		if rollupSub {
@@ -328,7 +340,8 @@ func (st *stream) isDuplicate(msgID []byte) (uint64, bool) {
 
 // checkExpectations applies the publisher's Nats-Expected-* headers and
 // the headers a client may not set.
-func (st *stream) checkExpectations(cfg *jsapi.StreamConfig, subject string, hdr []byte, sourced bool) *jsapi.ApiError {
+func (st *stream) checkExpectations(cfg *jsapi.StreamConfig, subject string, hdrp *[]byte, sourced bool) *jsapi.ApiError {
+	hdr := *hdrp
 	if want := headerValue(hdr, jsapi.HdrExpectedStream); len(want) > 0 && string(want) != cfg.Name {
 		return jsapi.ErrStreamNotMatch()
 	}
@@ -353,12 +366,10 @@ func (st *stream) checkExpectations(cfg *jsapi.StreamConfig, subject string, hdr
 		return jsapi.ErrStreamWrongLastSequence(st.lseq)
 	}
 	if !sourced {
-		// Message schedules are not built: a scheduled message is refused
-		// the way a stream without allow_msg_schedules refuses it.
-		if hasHeader(hdr, jsapi.HdrSchedule) || hasHeader(hdr, jsapi.HdrScheduleNext) || len(headerValue(hdr, jsapi.HdrScheduler)) > 0 {
-			return jsapi.ErrMessageSchedulesDisabled()
+		if err := st.checkSchedule(cfg, subject, hdrp); err != nil {
+			return err
 		}
-		if len(headerValue(hdr, jsapi.HdrStreamSource)) > 0 {
+		if len(headerValue(*hdrp, jsapi.HdrStreamSource)) > 0 {
 			return jsapi.ErrMessageSourceHdrNotAllowed()
 		}
 	}
