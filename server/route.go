@@ -67,14 +67,14 @@ func (c *client) processMsg(subject, reply []byte, hdrLen int, data []byte) {
 	}
 }
 
-// deliver hands the message to one subscription. It returns whether the
-// subscription took it.
 // limits are the options deliver needs, read once per message.
 type limits struct {
 	maxPending int64
 	noStall    bool // no_fast_producer_stall
 }
 
+// deliver hands the message to one subscription. It returns whether the
+// subscription took it.
 func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, data []byte, lim limits) bool {
 	maxPending, noStall := lim.maxPending, lim.noStall
 	dst := sub.client
@@ -85,11 +85,11 @@ func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, d
 		return false
 	}
 	n := sub.nm.Add(1)
-	max := sub.max.Load()
-	if max > 0 && n > max {
+	limit := sub.max.Load()
+	if limit > 0 && n > limit {
 		return false
 	}
-	if max > 0 && n == max {
+	if limit > 0 && n == limit {
 		// The last message this subscription takes: it leaves the
 		// sublist now, before anyone else can match it again.
 		defer sub.unsubscribeAfterMax()
