@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/keelhq/keel/blockstore"
-	"github.com/keelhq/keel/server"
 	"github.com/keelhq/keel/server/jetstream/jsapi"
 )
 
@@ -214,7 +213,7 @@ func (d *durability) release() {
 	d.waiters = kept
 	d.mu.Unlock()
 
-	var batch server.PublishBatch
+	var batch pubBatch
 	started := false
 	for i, st := range d.list {
 		d.out, d.replies = d.out[:0], d.replies[:0]
@@ -228,7 +227,7 @@ func (d *durability) release() {
 		}
 		st.acks.mu.Unlock()
 		if len(d.out) > 0 && !started {
-			batch, started = d.js.host.StartBatch(), true
+			batch, started = d.js.startBatch(), true
 		}
 		for i := range d.out {
 			e := &d.out[i]

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/keelhq/keel/server"
 	"github.com/keelhq/keel/server/jetstream/jsapi"
 )
 
@@ -296,7 +295,7 @@ func (st *stream) fastBatchMsgLocked(in *inbound, out *pubOutcome) []batchSend {
 // fastPersisted runs when a stored fast batch message became durable: it
 // moves the batch's durable sequence on and sends flow control, or the
 // PubAck when the batch is committed and complete.
-func (st *stream) fastPersisted(id string, bseq, sseq uint64, reply string, pub *server.PublishBatch) {
+func (st *stream) fastPersisted(id string, bseq, sseq uint64, reply string, pub *pubBatch) {
 	st.mu.Lock()
 	b, ok := st.fast[id]
 	if !ok {

@@ -19,7 +19,9 @@ const hdrLine = "NATS/1.0\r\n"
 func headerKeyIndex(hdr []byte, key string) int {
 	off := 0
 	for {
-		i := bytes.Index(hdr[off:], []byte(key))
+		// strings.Index on a view of hdr: converting key to []byte would
+		// allocate for keys longer than 32 bytes.
+		i := strings.Index(bstr(hdr[off:]), key)
 		if i < 0 {
 			return -1
 		}

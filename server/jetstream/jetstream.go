@@ -44,8 +44,6 @@ type Host interface {
 	SubscribeInternal(subject, queue string, fn func(m *server.InMsg)) (*server.InternalSub, error)
 	UnsubscribeInternal(is *server.InternalSub)
 	Publish(subject, reply string, hdr, data []byte)
-	// StartBatch publishes many messages with one flush at the end.
-	StartBatch() server.PublishBatch
 	SetJetStreamInfo(js server.JetStreamInfo)
 	Name() string
 	ID() string
@@ -172,6 +170,41 @@ func (js *JetStream) isClosed() bool {
 	js.mu.RLock()
 	defer js.mu.RUnlock()
 	return js.closed
+}
+
+// batcher is the optional part of Host that publishes many messages with
+// one flush of the receiving connections (*server.Server has it).
+type batcher interface {
+	StartBatch() server.PublishBatch
+}
+
+// pubBatch publishes a burst of messages: through the host's batches when
+// it has them, one by one otherwise.
+type pubBatch struct {
+	b    server.PublishBatch
+	host Host
+	on   bool
+}
+
+func (js *JetStream) startBatch() pubBatch {
+	if bh, ok := js.host.(batcher); ok {
+		return pubBatch{b: bh.StartBatch(), on: true}
+	}
+	return pubBatch{host: js.host}
+}
+
+func (p *pubBatch) Publish(subject, reply string, hdr, data []byte) {
+	if p.on {
+		p.b.Publish(subject, reply, hdr, data)
+	} else {
+		p.host.Publish(subject, reply, hdr, data)
+	}
+}
+
+func (p *pubBatch) Flush() {
+	if p.on {
+		p.b.Flush()
+	}
 }
 
 // publish sends a message from JetStream itself.
