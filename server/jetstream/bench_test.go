@@ -3,6 +3,7 @@ package jetstream
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/keelhq/keel/server"
 	"github.com/keelhq/keel/server/jetstream/jsapi"
@@ -79,5 +80,39 @@ func BenchmarkPublishWithMsgID(b *testing.B) {
 			n /= 10
 		}
 		st.processInbound(m)
+	}
+}
+
+func TestOriginEntryPoints(t *testing.T) {
+	js, err := Start(&nullHost{}, Config{StoreDir: t.TempDir(), MaxMemory: 1 << 30, MaxStore: 1 << 30, Account: jsapi.UnlimitedAccountLimits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer js.Shutdown()
+	cfg, _, apiErr := jsapi.CheckStreamCreate("O", &jsapi.StreamConfigRequest{StreamConfig: jsapi.StreamConfig{
+		Name: "O", Subjects: []string{"o.>"}}}, js.limitsEnv())
+	if apiErr != nil {
+		t.Fatal(apiErr)
+	}
+	st, err := js.createStream(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A sourced message may carry what a client may not.
+	hdr := []byte("NATS/1.0\r\nNats-Stream-Source: ORIGIN 5 > > o.a\r\n\r\n")
+	if seq, err := st.storeSourced("o.a", hdr, []byte("x")); err != nil || seq != 1 {
+		t.Fatalf("sourced: %d %v", seq, err)
+	}
+	// A mirrored message lands at the origin's sequence and time.
+	ts := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano()
+	if err := st.storeMirrored(10, ts, "o.b", nil, []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	sm, err := st.store.LoadMsg(10, nil)
+	if err != nil || sm.Time != ts || string(sm.Data) != "y" {
+		t.Fatalf("mirrored: %v %+v", err, sm)
+	}
+	if err := st.storeMirrored(10, ts, "o.b", nil, nil); err == nil {
+		t.Fatal("mirrored sequence went backwards")
 	}
 }

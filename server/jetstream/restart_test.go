@@ -7,6 +7,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/keelhq/keel/server/launch"
+	"github.com/keelhq/keel/server/opts"
 )
 
 // fillForRestart creates a file and a memory stream and publishes into the
@@ -131,5 +134,38 @@ func TestRestartKeepsUpdatedConfig(t *testing.T) {
 	}
 	if _, err := js.Publish(ctx(t), "v", nil); err != nil {
 		t.Fatalf("publish on updated subject after restart: %v", err)
+	}
+}
+
+func TestRestartEncrypted(t *testing.T) {
+	dir := t.TempDir()
+	withKey := func(key string) func(o *opts.Options) {
+		return func(o *opts.Options) { o.JetStreamOpts.Key = key; o.JetStreamOpts.Cipher = "chacha" }
+	}
+	n1 := startNode(t, dir, withKey("s3cr3t"))
+	_, js := connect(t, n1)
+	mustStream(t, js, jetstream.StreamConfig{Name: "E", Subjects: []string{"e"}})
+	if _, err := js.Publish(ctx(t), "e", []byte("secret payload")); err != nil {
+		t.Fatal(err)
+	}
+	n1.Shutdown()
+
+	o := opts.Default()
+	o.Host, o.Port, o.JetStream, o.StoreDir = "127.0.0.1", -1, true, dir
+	withKey("wrong")(o)
+	if n, err := launch.Start(o, nil); err == nil {
+		n.Shutdown()
+		t.Fatal("started with the wrong key")
+	}
+
+	n2 := startNode(t, dir, withKey("s3cr3t"))
+	_, js = connect(t, n2)
+	s, err := js.Stream(ctx(t), "E")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetMsg(ctx(t), 1)
+	if err != nil || string(m.Data) != "secret payload" {
+		t.Fatalf("after restart: %v %v", err, m)
 	}
 }
