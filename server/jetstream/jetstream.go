@@ -1,7 +1,8 @@
 // Package jetstream is Keel's JetStream layer: the $JS.API request handlers,
 // streams and the publish path, built on the storage engine (package
 // blockstore) and talking to clients only through the server's internal
-// publish/subscribe API.
+// publish/subscribe API (the Host interface, which *server.Server
+// satisfies).
 //
 // The layer holds no message data of its own. A stream is a
 // blockstore.Stream (file or memory) plus what the API needs around it:
@@ -15,15 +16,24 @@
 // commands later without changing this package's behaviour.
 //
 // Publishing: a stream subscribes to its subjects; the server runs the
-// callback on the publisher's goroutine. The callback checks the
-// Nats-* headers, applies an OpStore command and queues the PubAck with the
+// callback on the publisher's goroutine. The callback checks the Nats-*
+// headers, applies an OpStore command and queues the PubAck with the
 // command's ticket. The engine's durable watermark (one fsync covering
 // every stream's writes: group commit) releases the acks in order from a
-// single goroutine, so no publisher ever waits for an fsync.
+// single goroutine, with one flush per connection, so no publisher ever
+// waits for an fsync. Atomic batches (batch_atomic.go), fast batches
+// (batch_fast.go), counters (counter.go), schedules (schedule.go), expiry
+// and delete markers (expiry.go) and republishing ride the same path.
 //
-// Requests on $JS.API.> are copied off the publisher's goroutine and served
-// by a small pool of workers (see api_dispatch.go); direct gets are served
-// inline, being reads only.
+// Requests on $JS.API are copied off the publisher's goroutine and served
+// by a small pool of workers (api_dispatch.go; other layers add handlers
+// with HandleAPI); direct gets are served inline, being reads only.
+//
+// Files: enable.go (configuration, start), api_*.go (handlers),
+// stream*.go (the stream and its publish path), ack_queue.go (durable
+// acks), dedup.go, limits.go, advisories.go, account_info.go (usage for
+// $JS.API.INFO and monitoring), recover.go (restart), origins.go and
+// api_snapshot.go (where mirrors, sources, snapshots and restores plug in).
 package jetstream
 
 import (
