@@ -18,12 +18,20 @@ type backend interface {
 	// load fills sm with the live message seq, or fails with ErrNotFound
 	// (never stored, or below the first sequence) or ErrDeleted.
 	load(seq uint64, sm *StoreMsg) (*StoreMsg, error)
-	// remove forgets the live message seq, one at a time; erase also
-	// overwrites its bytes.
-	remove(seq uint64, erase bool)
-	// dropRange forgets every message in [from, to] at once (purge,
-	// compact, truncate); the core has already accounted for them.
+	// remove forgets the live message sm (just loaded), one at a time;
+	// erase also overwrites its bytes.
+	remove(sm *StoreMsg, erase bool)
+	// dropRange forgets every message in [from, to] at once, below the new
+	// first sequence (purge, compact); the core has accounted for them.
 	dropRange(from, to uint64)
+	// truncate forgets every message from seq from on; those sequences
+	// will be stored again.
+	truncate(from uint64)
+	// skip records that sequences [from, to] hold no message; gap says they
+	// lie inside the stream's range (it has messages).
+	skip(from, to uint64, gap bool)
+	// trim tells the backend the stream's first sequence moved to first.
+	trim(first uint64)
 	// nextLive is the first live sequence in [seq, last], 0 when none.
 	nextLive(seq, last uint64) uint64
 	// prevLive is the last live sequence in [first, seq], 0 when none.
@@ -105,9 +113,6 @@ func (c *core) check(cmd *Command) error {
 	case OpConfig:
 		if cmd.Config == nil {
 			return errors.New("blockstore: config command without a config")
-		}
-		if cmd.Config.Storage != c.cfg.Storage {
-			return errors.New("blockstore: storage type cannot change")
 		}
 	case OpSetAux:
 		if cmd.Key == "" {
@@ -241,11 +246,13 @@ func (c *core) removeMsg(seq uint64, erase bool) bool {
 		return false
 	}
 	c.unaccount(sm)
-	c.be.remove(seq, erase)
+	c.be.remove(sm, erase)
 	if c.msgs == 0 {
 		c.first = c.last + 1
+		c.be.trim(c.first)
 	} else if seq == c.first {
 		c.first = c.be.nextLive(seq+1, c.last)
+		c.be.trim(c.first)
 	}
 	if c.onRemove != nil {
 		c.onRemove(seq, sm.Subject)
@@ -265,9 +272,11 @@ func (c *core) skip(seq uint64) {
 	if seq == 0 {
 		seq = c.last + 1
 	}
+	c.be.skip(c.last+1, seq, c.msgs > 0)
 	c.last = seq
 	if c.msgs == 0 {
 		c.first = seq + 1
+		c.be.trim(c.first)
 	}
 }
 
@@ -336,9 +345,11 @@ func (c *core) purgeAll(next uint64) uint64 {
 	c.subjs = new(index.Tree)
 	c.ttls.reset()
 	if next > c.last+1 {
+		c.be.skip(c.last+1, next-1, false)
 		c.last = next - 1
 	}
 	c.first = c.last + 1
+	c.be.trim(c.first)
 	if n > 0 && c.onRemove != nil {
 		c.onRemove(0, "")
 	}
@@ -366,13 +377,10 @@ func (c *core) truncate(seq uint64) uint64 {
 		return 0
 	}
 	var n uint64
-	if c.msgs > 0 && seq < c.last {
-		from := seq + 1
-		if from < c.first {
-			from = c.first
-		}
-		n = c.dropWalk(from, c.last, false)
+	if c.msgs > 0 {
+		n = c.dropWalk(max(seq+1, c.first), c.last, false)
 	}
+	c.be.truncate(seq + 1)
 	if lt, err := c.be.load(seq, &c.scratch); err == nil {
 		c.lastTs = lt.Time
 	}
@@ -382,6 +390,7 @@ func (c *core) truncate(seq uint64) uint64 {
 	}
 	if c.msgs == 0 {
 		c.first = c.last + 1
+		c.be.trim(c.first)
 	}
 	return n
 }
@@ -404,11 +413,14 @@ func (c *core) dropWalk(from, to uint64, front bool) uint64 {
 			break
 		}
 	}
-	c.be.dropRange(from, to)
-	if c.msgs == 0 {
-		c.first = c.last + 1
-	} else if front {
-		c.first = c.be.nextLive(to+1, c.last)
+	if front {
+		c.be.dropRange(from, to)
+		if c.msgs == 0 {
+			c.first = c.last + 1
+		} else {
+			c.first = c.be.nextLive(to+1, c.last)
+		}
+		c.be.trim(c.first)
 	}
 	return n
 }

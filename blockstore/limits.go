@@ -61,6 +61,7 @@ func (c *core) subjFirst(subj string, ss *index.SubjectState) uint64 {
 // scanFirst finds the first live message on the literal subj in [from, to].
 func (c *core) scanFirst(subj string, from, to uint64) uint64 {
 	var sm StoreMsg
+	from = max(from, c.first) // a stale bound may lie below the stream
 	for s := from; s <= to && s != 0; s++ {
 		s = c.be.skipFor(s, subj)
 		if s > to {
@@ -80,6 +81,7 @@ func (c *core) scanFirst(subj string, from, to uint64) uint64 {
 // scanLast finds the last live message on the literal subj in [from, to].
 func (c *core) scanLast(subj string, from, to uint64) uint64 {
 	var sm StoreMsg
+	from = max(from, c.first)
 	for s := to; s >= from && s != 0; s-- {
 		s = c.be.prevLive(s, from)
 		if s == 0 {

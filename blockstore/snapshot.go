@@ -295,6 +295,9 @@ func (c *core) restoreMeta(m *snapMeta) error {
 	cfg := m.cfg
 	cfg.Name, cfg.Storage = c.cfg.Name, c.cfg.Storage
 	c.cfg = cfg
+	if m.first-1 > c.last {
+		c.be.skip(c.last+1, m.first-1, false)
+	}
 	c.first, c.last = m.first, m.first-1
 	c.restoreEnd = *m
 	return nil
@@ -303,6 +306,9 @@ func (c *core) restoreMeta(m *snapMeta) error {
 // restoreMsg stores a snapshot message without applying limits: the
 // snapshot already reflects them.
 func (c *core) restoreMsg(sm *StoreMsg) {
+	if sm.Seq > c.last+1 {
+		c.be.skip(c.last+1, sm.Seq-1, c.msgs > 0)
+	}
 	c.be.store(sm.Seq, sm.Time, sm.TTL, sm.Subject, sm.Header, sm.Data)
 	if c.msgs == 0 {
 		c.first = sm.Seq
@@ -316,6 +322,9 @@ func (c *core) restoreMsg(sm *StoreMsg) {
 // finishRestore sets what only the end of a snapshot tells.
 func (c *core) finishRestore() {
 	m := c.restoreEnd
+	if m.last > c.last {
+		c.be.skip(c.last+1, m.last, c.msgs > 0)
+	}
 	c.last, c.lastTs, c.applied = m.last, m.lastTs, m.applied
 	if c.msgs == 0 {
 		c.first = c.last + 1

@@ -64,7 +64,8 @@ func (b *memBackend) load(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
 	return sm, nil
 }
 
-func (b *memBackend) remove(seq uint64, erase bool) {
+func (b *memBackend) remove(sm *StoreMsg, erase bool) {
+	seq := sm.Seq
 	i := b.pos(seq)
 	if i == len(b.seqs) || b.seqs[i] != seq {
 		return
@@ -89,6 +90,24 @@ func (b *memBackend) dropRange(from, to uint64) {
 	}
 	b.maybeCompact()
 }
+
+// truncate cuts the slices: the sequences from on will be stored again.
+func (b *memBackend) truncate(from uint64) {
+	i := b.pos(from)
+	for k := i; k < len(b.seqs); k++ {
+		if b.live.has(uint64(k)) {
+			b.live.clear(uint64(k))
+		} else {
+			b.dead--
+		}
+	}
+	clear(b.msgs[i:])
+	b.seqs, b.msgs = b.seqs[:i], b.msgs[:i]
+}
+
+func (b *memBackend) skip(from, to uint64, gap bool) {}
+
+func (b *memBackend) trim(first uint64) {}
 
 func (b *memBackend) maybeCompact() {
 	if b.dead < 64 || b.dead*3 < len(b.seqs) {

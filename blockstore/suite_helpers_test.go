@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -171,4 +172,28 @@ func dump(t testing.TB, s Stream) string {
 	cfg.Storage = 0 // a snapshot restores into either kind
 	fmt.Fprintf(&b, "cfg %+v\n", cfg)
 	return b.String()
+}
+
+// firstDiff shows the first line where two dumps differ.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var a, b string
+		if i < len(g) {
+			a = g[i]
+		}
+		if i < len(w) {
+			b = w[i]
+		}
+		if a != b {
+			if len(a) > 200 {
+				a = a[:200] + "..."
+			}
+			if len(b) > 200 {
+				b = b[:200] + "..."
+			}
+			return fmt.Sprintf("line %d:\n got: %s\nwant: %s", i+1, a, b)
+		}
+	}
+	return "no difference"
 }

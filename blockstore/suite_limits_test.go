@@ -164,10 +164,12 @@ func TestSuiteConfigChange(t *testing.T) {
 		if got := s.Config(); got.MaxMsgs != 3 || got.Name != "S" {
 			t.Fatalf("config %+v", got)
 		}
-		bad := cfg
-		bad.Storage = MemoryStorage + FileStorage - s.Config().Storage
-		if _, err := s.Apply(&Command{Op: OpConfig, Config: &bad}); err == nil {
-			t.Fatal("storage change accepted")
+		// Name and storage never change: a config command's are ignored.
+		other := cfg
+		other.Name, other.Storage = "other", MemoryStorage+FileStorage-s.Config().Storage
+		s.apply(Command{Op: OpConfig, Config: &other})
+		if got := s.Config(); got.Name != "S" || got.Storage != cfg.Storage {
+			t.Fatalf("config command changed name or storage: %+v", got)
 		}
 		if _, err := s.Apply(&Command{Op: OpConfig}); err == nil {
 			t.Fatal("config command without config accepted")

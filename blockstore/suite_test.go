@@ -457,14 +457,14 @@ func TestSuiteSnapshotRestore(t *testing.T) {
 			if err != nil {
 				t.Fatalf("restore into %s: %v", into.name, err)
 			}
-			got := dump(t, r)
+			got, exp := dump(t, r), want
 			if into.name != k.name {
 				// Byte accounting differs between memory and file
 				// storage, as in the reference.
-				got, want = stripBytes(got), stripBytes(want)
+				got, exp = stripBytes(got), stripBytes(want)
 			}
-			if got != want {
-				t.Fatalf("restore into %s differs:\n%s\nwant:\n%s", into.name, got, want)
+			if got != exp {
+				t.Fatalf("restore into %s differs: %s", into.name, firstDiff(got, exp))
 			}
 			r.Close()
 		}

@@ -1,0 +1,561 @@
+package blockstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/keelhq/keel/index"
+)
+
+// fileBackend keeps a file stream's messages in its blocks. The stream's
+// lock covers everything here; the engine's cache has its own.
+//
+// Liveness is answered from memory without touching blocks: deleted holds
+// every sequence in the stream's range that has no live message (removed,
+// skipped, lost to damage), so a sequence in range and not in it is live.
+type fileBackend struct {
+	s       *fileStream
+	blocks  []*fblock // by sequence; the active block, when there is one, is last
+	active  *fblock
+	deleted *index.SeqSet
+	first   uint64 // the stream's first sequence (trim keeps it)
+	lastSeq uint64 // highest sequence stored (or skipped to) so far
+	nextID  uint64 // id of the next block file
+
+	// ext is set by store when the message went straight into the block
+	// file (large messages): the stream puts it in the WAL record.
+	ext     *extRef
+	extBuf  extRef
+	extFile *syncFile
+
+	// dead blocks and cuts are removed from the table at once and from the
+	// disk after the next checkpoint has recorded it (see checkpoint.go).
+	dead     []deadBlock
+	cuts     []blockCut
+	newFiles bool // files created since the stream's directory was synced
+	werr     error
+}
+
+// deadBlock is a block file to be removed. An index checkpoint written
+// before the block was retired may still count its messages (a front drop
+// writes no tombstones), and recovery reads the block to take them out; so
+// the file stays until an index checkpoint numbered needIndex or later is
+// on disk (0: no index refers to it).
+type deadBlock struct {
+	id, gen   uint64
+	needIndex uint64
+}
+
+// blockCut is a block file to be truncated to end (OpTruncate).
+type blockCut struct {
+	id, gen uint64
+	end     int64
+}
+
+func (be *fileBackend) blockSize() int {
+	if n := be.s.c.cfg.BlockSize; n > 0 {
+		return int(min(n, maxBlockSize))
+	}
+	return defaultBlockSize
+}
+
+const (
+	defaultBlockSize = 8 << 20
+	maxBlockSize     = 256 << 20
+)
+
+// find returns the block holding seq in its range, or nil.
+func (be *fileBackend) find(seq uint64) *fblock {
+	i := sort.Search(len(be.blocks), func(i int) bool { return be.blocks[i].last >= seq })
+	if i < len(be.blocks) && be.blocks[i].contains(seq) {
+		return be.blocks[i]
+	}
+	return nil
+}
+
+// data returns the decoded records of b: the active block's buffer, the
+// cached copy, or the file read now (and cached).
+func (be *fileBackend) data(b *fblock) (*blockData, error) {
+	if b.data != nil {
+		return b.data, nil
+	}
+	e := be.s.e
+	if d := e.cache.get(be.s.id, b.id); d != nil {
+		return d, nil
+	}
+	bf, err := readBlockFile(filepath.Join(be.s.dir, b.name()), e.key, be.s.id, b.id, b.size)
+	if err != nil {
+		return nil, err
+	}
+	if len(bf.damaged) > 0 {
+		be.s.reportDamage(b, bf)
+	}
+	e.cache.put(be.s.id, b.id, bf.data)
+	return bf.data, nil
+}
+
+func (be *fileBackend) store(seq uint64, ts, ttl int64, subj string, hdr, data []byte) {
+	be.ext = nil
+	b := be.writable(seq)
+	d := b.data
+	off := len(d.buf)
+	d.buf = appendMsgRecord(d.buf, seq, ts, ttl, subj, hdr, data)
+	d.add(seq, off)
+	if b.msgs == 0 && b.last < b.first {
+		b.firstTs = ts
+	}
+	b.last, b.lastTs = seq, ts
+	if b.firstTs == 0 {
+		b.firstTs = ts
+	}
+	b.msgs++
+	b.bytes += fileMsgSize(len(subj), len(hdr), len(data))
+	be.lastSeq = seq
+	if len(hdr)+len(data) >= be.s.e.opts.LargeMessage && !be.s.restoring {
+		// Written once, straight into the block file: the WAL gets only a
+		// pointer, and the engine syncs the file before the WAL batch holding
+		// that pointer counts as durable.
+		foff, n := be.flush(b)
+		if be.werr == nil {
+			rec := b.codec.lastRec
+			be.extBuf = extRef{block: b.id, offset: uint64(foff), length: uint64(n), crc: binary.LittleEndian.Uint32(rec[len(rec)-4:])}
+			be.ext, be.extFile = &be.extBuf, b.sf
+			b.pendingBig = true
+		}
+	}
+}
+
+// writable returns the active block, starting a new one when there is none
+// or it is full. seq is the first sequence a new block would cover.
+func (be *fileBackend) writable(seq uint64) *fblock {
+	b := be.active
+	if b != nil && (len(b.data.buf) < be.blockSize() || len(b.data.seqs) == 0) {
+		return b
+	}
+	if b != nil {
+		be.seal(b)
+	}
+	return be.startBlock(seq)
+}
+
+func (be *fileBackend) startBlock(first uint64) *fblock {
+	if n := len(be.blocks); n > 0 && first <= be.blocks[n-1].last {
+		first = be.blocks[n-1].last + 1
+	}
+	id := be.nextID
+	be.nextID++
+	b := &fblock{id: id, first: first, last: first - 1, size: blkHeaderSize,
+		data: &blockData{first: first, buf: make([]byte, 0, 64<<10)}}
+	f, codec, err := createBlockFile(be.s.dir, be.s.e.key, be.s.c.cfg.Compression == S2Compression, be.s.id, id, first)
+	if err != nil {
+		be.fail(err)
+	}
+	b.f, b.codec = f, codec
+	b.sf = &syncFile{f: f}
+	be.newFiles = true
+	be.blocks = append(be.blocks, b)
+	be.active = b
+	return b
+}
+
+// seal ends the active block: its last records go to the file, the file is
+// synced and closed, and its records move to the cache.
+func (be *fileBackend) seal(b *fblock) {
+	be.flush(b)
+	be.closeFile(b, true)
+	b.pendingBig = false
+	if len(b.data.seqs) > 0 {
+		be.s.e.cache.put(be.s.id, b.id, b.data)
+	}
+	b.data, b.erased = nil, nil
+	b.codec = recCodec{}
+	if be.active == b {
+		be.active = nil
+	}
+}
+
+func (be *fileBackend) fail(err error) {
+	if be.werr == nil {
+		be.werr = err
+		be.s.e.log.Errorf("%v", err)
+	}
+}
+
+// flush writes the records of b not yet in its file. It returns the file
+// offset and size of the last record written.
+func (be *fileBackend) flush(b *fblock) (int64, int) {
+	d := b.data
+	if d == nil || b.flushed == len(d.buf) || b.f == nil {
+		return -1, 0
+	}
+	c := &b.codec
+	var out []byte
+	var lastOff int64
+	var lastLen int
+	if c.sealer == nil && !c.compress && len(b.erased) == 0 {
+		out = d.buf[b.flushed:]
+		// The last record's offset: walk the frames (cheap, headers only).
+		for off := b.flushed; off < len(d.buf); {
+			n := int(binary.LittleEndian.Uint32(d.buf[off+2:])) + 6
+			lastOff, lastLen = b.size+int64(off-b.flushed), n
+			off += n
+		}
+		c.lastRec = d.buf[len(d.buf)-lastLen:]
+	} else {
+		out = c.out[:0]
+		for off := b.flushed; off < len(d.buf); {
+			n := int(binary.LittleEndian.Uint32(d.buf[off+2:])) + 6
+			rec := d.buf[off : off+n]
+			start := len(out)
+			foff := uint64(b.size) + uint64(start)
+			if rec[6] == kindMsg {
+				if _, gone := b.erased[binary.LittleEndian.Uint64(rec[7:])]; gone {
+					out = append(out, rec...)
+					eraseRecord(out[start:])
+					lastOff, lastLen = int64(foff), n
+					off += n
+					continue
+				}
+			}
+			out = c.encode(out, rec, foff)
+			lastOff, lastLen = int64(foff), len(out)-start
+			off += n
+		}
+		c.out = out
+		c.lastRec = out[len(out)-lastLen:]
+		clear(b.erased)
+	}
+	if _, err := b.f.WriteAt(out, b.size); err != nil {
+		be.fail(fmt.Errorf("blockstore: write block %d: %w", b.id, err))
+		return -1, 0
+	}
+	b.size += int64(len(out))
+	b.flushed = len(d.buf)
+	return lastOff, lastLen
+}
+
+func (be *fileBackend) load(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
+	// Records of removed messages stay in their blocks until compaction:
+	// only the range and the deleted set say what is live.
+	if seq < be.first || seq > be.lastSeq {
+		return nil, ErrNotFound
+	}
+	if be.deleted.Contains(seq) {
+		return nil, ErrDeleted
+	}
+	b := be.find(seq)
+	if b == nil {
+		return nil, ErrDeleted
+	}
+	d, err := be.data(b)
+	if err != nil {
+		return nil, fmt.Errorf("blockstore: load %d: %w", seq, err)
+	}
+	sm, err = d.fill(seq, sm)
+	if err == ErrDeleted {
+		// In range, not deleted, but no record: lost to damage.
+		return nil, fmt.Errorf("blockstore: message %d unreadable: %w", seq, ErrCorrupt)
+	}
+	return sm, err
+}
+
+func (be *fileBackend) remove(sm *StoreMsg, erase bool) {
+	seq := sm.Seq
+	be.deleted.Add(seq)
+	b := be.find(seq)
+	if b != nil {
+		b.msgs--
+		b.bytes -= fileMsgSize(len(sm.Subject), len(sm.Header), len(sm.Data))
+		b.garbage += int64(recMinSize + msgBodyLen(sm.TTL, sm.Subject, sm.Header, sm.Data))
+	}
+	// The removal must outlive a restart even without a checkpoint: a
+	// tombstone in the active block, carrying what recovery needs to keep
+	// the counts exact without reading the message.
+	a := be.writable(be.lastSeq + 1)
+	a.data.buf = appendTombRecord(a.data.buf, seq, sm.Subject, len(sm.Header), len(sm.Data))
+	a.tombs++
+	if erase && b != nil {
+		be.erase(b, seq)
+	}
+}
+
+// erase overwrites message seq of block b wherever it lies. Memory is
+// scrubbed now; a record not yet in the file is written as an erased
+// record; a record in the file is overwritten by the next checkpoint, once
+// the state file it commits records the removal, so that recovery never
+// needs a message whose bytes are gone. That checkpoint, which the stream
+// requests now, also drops the WAL records holding the message.
+func (be *fileBackend) erase(b *fblock, seq uint64) {
+	be.s.eraseRequested = true
+	if b.data != nil {
+		i := b.data.pos(seq)
+		if i < 0 || b.data.offs[i] == 0 {
+			return
+		}
+		off := int(b.data.offs[i] - 1)
+		b.data.scrub(seq)
+		if off >= b.flushed {
+			if b.erased == nil {
+				b.erased = make(map[uint64]struct{})
+			}
+			b.erased[seq] = struct{}{}
+			return
+		}
+	} else if d := be.s.e.cache.get(be.s.id, b.id); d != nil {
+		d.scrub(seq)
+	}
+	be.s.pendingErase = append(be.s.pendingErase, erasure{block: b, seq: seq})
+}
+
+func (be *fileBackend) eraseFile(b *fblock, seq uint64) {
+	path := filepath.Join(be.s.dir, b.name())
+	found, err := eraseInFile(path, seq)
+	if err == nil && found {
+		err = syncPath(path)
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return // the block went meanwhile, and the record with it
+	}
+	if err != nil {
+		be.fail(fmt.Errorf("blockstore: erase %d in block %d: %w", seq, b.id, err))
+	}
+	b.mods++
+}
+
+func (be *fileBackend) findID(id uint64) *fblock {
+	for _, b := range be.blocks {
+		if b.id == id {
+			return b
+		}
+	}
+	return nil
+}
+
+func (be *fileBackend) skip(from, to uint64, gap bool) {
+	if gap && from <= to {
+		be.deleted.AddRange(from, to)
+	}
+	if to > be.lastSeq {
+		be.lastSeq = to
+	}
+}
+
+// trim forgets what lies below the stream's first sequence: deleted
+// entries, and blocks wholly below it (their files go after the next
+// checkpoint). A retired active block's unflushed tombstones go with it:
+// they only remove messages below first.
+func (be *fileBackend) trim(first uint64) {
+	be.first = first
+	if first > 1 {
+		be.deleted.RemoveRange(0, first-1)
+	}
+	n := 0
+	for _, b := range be.blocks {
+		if b.last >= first {
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	for _, b := range be.blocks[:n] {
+		if b == be.active {
+			// Its tombstones still go to the file: an older index
+			// checkpoint may need them (see deadBlock).
+			be.flush(b)
+			be.active = nil
+			b.data, b.erased = nil, nil
+		}
+		be.retire(b)
+	}
+	be.blocks = append(be.blocks[:0], be.blocks[n:]...)
+}
+
+// closeFile closes the active block's file, syncing it first when its
+// content matters.
+func (be *fileBackend) closeFile(b *fblock, sync bool) {
+	if b.sf == nil {
+		return
+	}
+	var err error
+	if sync {
+		err = b.sf.close()
+	} else {
+		b.sf.mu.Lock()
+		err = b.sf.f.Close()
+		b.sf.f = nil
+		b.sf.mu.Unlock()
+	}
+	if err != nil {
+		be.fail(fmt.Errorf("blockstore: close block %d: %w", b.id, err))
+	}
+	b.f, b.sf = nil, nil
+}
+
+// retire schedules a block's file for deletion.
+func (be *fileBackend) retire(b *fblock) {
+	be.closeFile(b, false)
+	be.s.e.cache.drop(be.s.id, b.id)
+	for i, d := range be.dead {
+		if d.id == b.id && d.gen == b.fgen {
+			be.dead[i].needIndex = max(d.needIndex, be.s.indexSeq+1)
+			return
+		}
+	}
+	be.dead = append(be.dead, deadBlock{id: b.id, gen: b.fgen, needIndex: be.s.indexSeq + 1})
+}
+
+// dropRange forgets [from, to], which now lies below the first sequence;
+// trim, called next, removes the blocks. The block holding to+1 keeps its
+// file: its records below are skipped by range.
+func (be *fileBackend) dropRange(from, to uint64) {
+	be.deleted.RemoveRange(from, to)
+	if b := be.find(to + 1); b != nil {
+		b.msgs = be.liveIn(to+1, b.last)
+	}
+}
+
+// truncate removes every message from seq from on (OpTruncate). Those
+// sequences will be stored again, so their records must leave the files:
+// blocks wholly at or after from die, the block holding from is cut at its
+// first record from there on, both after the next checkpoint has recorded
+// it. Tombstones past the cut that remove earlier messages are written
+// again to a new block, so no earlier removal is undone.
+func (be *fileBackend) truncate(from uint64) {
+	if from > be.lastSeq {
+		return
+	}
+	be.deleted.RemoveRange(from, ^uint64(0))
+	be.lastSeq = from - 1
+	i := sort.Search(len(be.blocks), func(i int) bool { return be.blocks[i].last >= from || be.blocks[i] == be.active })
+	if i == len(be.blocks) {
+		return
+	}
+	if be.active != nil {
+		be.seal(be.active)
+	}
+	var keep []byte
+	kept := 0
+	e := be.s.e
+	n := i
+	for _, b := range be.blocks[i:] {
+		e.cache.drop(be.s.id, b.id)
+		bf, err := readBlockFile(filepath.Join(be.s.dir, b.name()), e.key, be.s.id, b.id, b.size)
+		if err != nil {
+			be.fail(err)
+			continue
+		}
+		cut := int64(-1)
+		if b.first >= from {
+			cut = blkHeaderSize
+		}
+		for _, r := range bf.records {
+			if cut < 0 && r.kind != kindTomb && r.seq >= from {
+				cut = r.off
+			}
+			if cut >= 0 && r.off >= cut && r.kind == kindTomb && r.seq < from {
+				rec := bf.data.buf[r.mem:]
+				keep = append(keep, rec[:binary.LittleEndian.Uint32(rec[2:])+6]...)
+				kept++
+			}
+		}
+		if b.first >= from {
+			be.retire(b)
+			continue
+		}
+		if cut >= 0 {
+			be.cuts = append(be.cuts, blockCut{id: b.id, gen: b.fgen, end: cut})
+			b.size = cut
+			b.mods++
+		}
+		b.last = min(b.last, from-1)
+		b.msgs = be.liveIn(b.first, b.last)
+		n++
+	}
+	be.blocks = be.blocks[:n]
+	if kept > 0 {
+		a := be.startBlock(from)
+		a.data.buf = append(a.data.buf, keep...)
+		a.tombs += kept
+	}
+	be.s.epoch++ // an index checkpoint no longer matches the files
+}
+
+func (be *fileBackend) liveIn(from, to uint64) uint64 {
+	if from > to {
+		return 0
+	}
+	return to - from + 1 - be.deleted.CountRange(from, to)
+}
+
+func (be *fileBackend) nextLive(seq, last uint64) uint64 {
+	seq = max(seq, be.first)
+	if seq > last {
+		return 0
+	}
+	if !be.deleted.Contains(seq) {
+		return seq
+	}
+	next := seq
+	be.deleted.Ascend(seq, func(d uint64) bool {
+		if d != next {
+			return false
+		}
+		next++
+		return next <= last
+	})
+	if next > last || next == 0 {
+		return 0
+	}
+	return next
+}
+
+func (be *fileBackend) prevLive(seq, first uint64) uint64 {
+	first = max(first, be.first)
+	for s := seq; s >= first && s != 0; s-- {
+		if !be.deleted.Contains(s) {
+			return s
+		}
+	}
+	return 0
+}
+
+func (be *fileBackend) liveBetween(from, to uint64) uint64 { return be.liveIn(from, to) }
+
+func (be *fileBackend) skipFor(seq uint64, _ string) uint64 { return seq }
+
+// closeFiles flushes, syncs and closes the active block's file.
+func (be *fileBackend) closeFiles() {
+	if b := be.active; b != nil {
+		be.flush(b)
+		be.closeFile(b, true)
+	}
+}
+
+// syncActive makes the active block's file durable.
+func (be *fileBackend) syncActive() error {
+	if b := be.active; b != nil && b.f != nil {
+		if err := fdatasync(b.f); err != nil {
+			return fmt.Errorf("blockstore: sync block %d: %w", b.id, err)
+		}
+		b.pendingBig = false
+	}
+	return nil
+}
+
+func syncPath(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = fdatasync(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,329 @@
+package blockstore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"unsafe"
+
+	"github.com/keelhq/keel/seal"
+)
+
+// blockData is a block's records in plaintext (the in-memory framing of
+// block_format.go) with a sequence → record table. The active block's
+// blockData is its write buffer; older blocks' are decoded on demand and
+// kept in the engine's cache. Bytes are never rewritten once appended
+// except that erasing scrubs a message's header and data (not its subject,
+// which loads hand out as strings aliasing this memory).
+type blockData struct {
+	buf   []byte
+	first uint64
+	// seqs and offs list the message records in order: offs[i] is the
+	// offset in buf of the record of message seqs[i], plus one (0: scrubbed).
+	// Sequences may have gaps (skips, compaction), so look-ups try the dense
+	// position first and fall back to a binary search.
+	seqs []uint64
+	offs []uint32
+}
+
+func (d *blockData) memSize() int64 {
+	return int64(cap(d.buf)) + int64(12*cap(d.offs)) + 64
+}
+
+// pos returns the position of seq in seqs, or -1.
+func (d *blockData) pos(seq uint64) int {
+	if seq < d.first {
+		return -1
+	}
+	if i := seq - d.first; i < uint64(len(d.seqs)) && d.seqs[i] == seq {
+		return int(i)
+	}
+	i := sort.Search(len(d.seqs), func(i int) bool { return d.seqs[i] >= seq })
+	if i < len(d.seqs) && d.seqs[i] == seq {
+		return i
+	}
+	return -1
+}
+
+// record returns the plaintext record of message seq, or nil.
+func (d *blockData) record(seq uint64) []byte {
+	i := d.pos(seq)
+	if i < 0 || d.offs[i] == 0 {
+		return nil
+	}
+	off := int(d.offs[i] - 1)
+	n := int(binary.LittleEndian.Uint32(d.buf[off+2:])) + 6
+	return d.buf[off : off+n]
+}
+
+// add notes that the record of message seq (above every other) starts at
+// offset off of buf.
+func (d *blockData) add(seq uint64, off int) {
+	d.seqs = append(d.seqs, seq)
+	d.offs = append(d.offs, uint32(off)+1)
+}
+
+// fill copies message seq into sm; the subject aliases the block's memory.
+func (d *blockData) fill(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
+	rec := d.record(seq)
+	if rec == nil {
+		return nil, ErrDeleted
+	}
+	m, err := decodeMsgBody(rec[recHeadSize : len(rec)-4])
+	if err != nil {
+		return nil, fmt.Errorf("blockstore: message %d: %w", seq, ErrCorrupt)
+	}
+	if sm == nil {
+		sm = new(StoreMsg)
+	}
+	sm.Buf = append(append(sm.Buf[:0], m.hdr...), m.data...)
+	sm.Header = sm.Buf[:len(m.hdr):len(m.hdr)]
+	if len(m.hdr) == 0 {
+		sm.Header = nil
+	}
+	sm.Data = sm.Buf[len(m.hdr):]
+	sm.Subject = unsafe.String(unsafe.SliceData(m.subj), len(m.subj))
+	sm.Seq, sm.Time, sm.TTL = seq, m.ts, m.ttl
+	return sm, nil
+}
+
+// scrub zeroes message seq's header and data in memory and forgets it.
+func (d *blockData) scrub(seq uint64) {
+	rec := d.record(seq)
+	if rec == nil {
+		return
+	}
+	body := rec[recHeadSize : len(rec)-4]
+	if m, err := decodeMsgBody(body); err == nil {
+		clear(m.hdr)
+		clear(m.data)
+	}
+	d.offs[d.pos(seq)] = 0
+}
+
+// fblock is one block of a file stream.
+type fblock struct {
+	id      uint64
+	first   uint64 // first sequence the block covers
+	last    uint64 // last message stored in it (first-1 when none)
+	firstTs int64
+	lastTs  int64
+	msgs    uint64 // live messages
+	bytes   uint64 // accounting bytes of live messages
+	size    int64  // bytes in the file (header and records written)
+	garbage int64  // bytes of records of removed messages
+	tombs   int    // tombstones written in the block
+	fgen    uint64 // file generation: bumped when compaction rewrites the file
+	mods    uint64 // bumped when the file is modified in place (erase, cut)
+
+	// Only for the active block: its write buffer, how much of it is in the
+	// file, the open file and the record codec.
+	data       *blockData
+	flushed    int
+	f          *os.File  // for writing
+	sf         *syncFile // the same file, for syncing and closing
+	codec      recCodec
+	erased     map[uint64]struct{} // unflushed messages erased: flushed as erased records
+	pendingBig bool                // the file has writes not yet synced
+}
+
+func (b *fblock) contains(seq uint64) bool { return seq >= b.first && seq <= b.last }
+
+// blockName is the file name of generation gen of block id. Compaction
+// writes the next generation and then removes the old one, so a name never
+// holds two different contents.
+func blockName(id, gen uint64) string { return fmt.Sprintf("%016x.%x.blk", id, gen) }
+
+func (b *fblock) name() string { return blockName(b.id, b.fgen) }
+
+// blockFile reads a whole block file and decodes it into plaintext. Damaged
+// records are skipped (the reader resynchronises on the next record marker)
+// and returned as the offsets where damage starts; the caller works out which
+// messages they cost from the sequences it expected.
+type blockFile struct {
+	hdr     blockHeader
+	data    *blockData
+	damaged []int64
+	// records lists every valid record's kind, sequence and file offset
+	// (recovery replays them in order).
+	records []recRef
+	end     int64 // offset after the last valid record
+}
+
+type recRef struct {
+	kind byte
+	seq  uint64
+	off  int64 // file offset
+	mem  int   // offset in data.buf of the plaintext record
+}
+
+// readBlockFile loads path. key is the engine's key (nil: none); limit, when
+// positive, ignores bytes beyond it (a tail not yet committed).
+func readBlockFile(path string, key *seal.Key, stream, id uint64, limit int64) (*blockFile, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("blockstore: read block %s: %w", path, err)
+	}
+	if limit > 0 && int64(len(raw)) > limit {
+		raw = raw[:limit]
+	}
+	return decodeBlockFile(raw, key, stream, id)
+}
+
+// decodeBlockFile decodes a block file image (FuzzBlock drives it).
+func decodeBlockFile(raw []byte, key *seal.Key, stream, id uint64) (*blockFile, error) {
+	h, err := decodeBlockHeader(raw)
+	if err != nil {
+		return nil, err
+	}
+	if h.stream != stream || h.block != id {
+		return nil, fmt.Errorf("%w: block %d of stream %d found where %d of %d belongs", errBlock, h.block, h.stream, id, stream)
+	}
+	codec, err := blockCodec(&h, key)
+	if err != nil {
+		return nil, err
+	}
+	bf := &blockFile{hdr: h, data: &blockData{first: h.first, buf: make([]byte, 0, len(raw))}, end: blkHeaderSize}
+	lastMsg := h.first - 1
+	for off := blkHeaderSize; off < len(raw); {
+		r, err := parseRecord(raw, off)
+		if err == nil && r.kind&kindMask == kindMsg && r.seq <= lastMsg {
+			err = fmt.Errorf("%w: message %d out of order", errBlock, r.seq)
+		}
+		var mem int
+		if err == nil {
+			mem = len(bf.data.buf)
+			bf.data.buf, err = codec.decode(bf.data.buf, raw[off:], r, uint64(off))
+		}
+		if err == nil && r.kind&kindMask == kindMsg {
+			_, err = decodeMsgBody(bf.data.buf[mem+recHeadSize : len(bf.data.buf)-4])
+			if err != nil {
+				bf.data.buf = bf.data.buf[:mem]
+			}
+		}
+		if err != nil {
+			// A record that fails is skipped: resume at the next marker
+			// that starts a valid record.
+			bf.damaged = append(bf.damaged, int64(off))
+			next := nextMarker(raw, off+1)
+			if next < 0 {
+				break
+			}
+			off = next
+			continue
+		}
+		k := r.kind & kindMask
+		if k == kindMsg {
+			bf.data.add(r.seq, mem)
+			lastMsg = r.seq
+		} else if k == kindErased {
+			bf.data.buf = bf.data.buf[:mem] // nothing to keep
+			if r.seq > lastMsg {
+				lastMsg = r.seq
+			}
+		}
+		bf.records = append(bf.records, recRef{kind: k, seq: r.seq, off: int64(off), mem: mem})
+		off += r.size
+		bf.end = int64(off)
+	}
+	return bf, nil
+}
+
+// blockCodec returns the record codec for a block with header h.
+func blockCodec(h *blockHeader, key *seal.Key) (*recCodec, error) {
+	rc := &recCodec{compress: h.flags&blkFlagS2 != 0}
+	if h.flags&blkFlagSealed == 0 {
+		return rc, nil
+	}
+	if key == nil {
+		return nil, fmt.Errorf("blockstore: block %d is encrypted and no key is configured: %w", h.block, ErrBadKey)
+	}
+	s, err := key.FileSealer(h.salt[:])
+	if err != nil {
+		return nil, fmt.Errorf("blockstore: block %d: %w", h.block, err)
+	}
+	if !s.VerifyCheck(h.check[:]) {
+		return nil, fmt.Errorf("blockstore: block %d: %w", h.block, ErrBadKey)
+	}
+	rc.sealer = s
+	return rc, nil
+}
+
+// createBlockFile creates a new block file with a fresh salt and writes
+// its header.
+func createBlockFile(dir string, key *seal.Key, compress bool, stream, id, first uint64) (*os.File, recCodec, error) {
+	h := blockHeader{stream: stream, block: id, first: first}
+	rc := recCodec{compress: compress}
+	if compress {
+		h.flags |= blkFlagS2
+	}
+	if key != nil {
+		salt, s := key.NewFileSealer()
+		copy(h.salt[:], salt)
+		copy(h.check[:], s.Check())
+		h.flags |= blkFlagSealed
+		rc.sealer = s
+	}
+	path := filepath.Join(dir, blockName(id, 0))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, rc, fmt.Errorf("blockstore: create block %s: %w", path, err)
+	}
+	if _, err := f.Write(h.encode()); err != nil {
+		f.Close()
+		return nil, rc, fmt.Errorf("blockstore: write block header %s: %w", path, err)
+	}
+	return f, rc, nil
+}
+
+// findRecord locates message (or erased record) seq in a block file image
+// by walking record frames, without opening bodies. It returns the file
+// offset and size, or -1.
+func findRecord(raw []byte, seq uint64) (int64, int) {
+	for off := blkHeaderSize; off < len(raw); {
+		r, err := parseRecord(raw, off)
+		if err != nil {
+			next := nextMarker(raw, off+1)
+			if next < 0 {
+				return -1, 0
+			}
+			off = next
+			continue
+		}
+		if k := r.kind & kindMask; (k == kindMsg || k == kindErased) && r.seq == seq {
+			return int64(off), r.size
+		}
+		off += r.size
+	}
+	return -1, 0
+}
+
+// eraseInFile overwrites message seq in the block file at path with an
+// erased record of the same length. It reports whether it found it.
+func eraseInFile(path string, seq uint64) (bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(f)
+	if err != nil {
+		return false, err
+	}
+	off, n := findRecord(raw, seq)
+	if off < 0 {
+		return false, nil
+	}
+	rec := raw[off : off+int64(n)]
+	if rec[6]&kindMask == kindErased {
+		return true, nil
+	}
+	eraseRecord(rec)
+	if _, err := f.WriteAt(rec, off); err != nil {
+		return false, err
+	}
+	return true, nil
+}

@@ -1,0 +1,499 @@
+package blockstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/keelhq/keel/index"
+	"github.com/keelhq/keel/wal"
+)
+
+// Opening a file stream rebuilds exactly the state its last checkpoint
+// committed, then replays the WAL records after it:
+//
+//  1. the state file (newest valid slot) gives the applied index, the
+//     sequence range, config, aux records and the block position P up to
+//     which the blocks hold exactly those commands' effects;
+//  2. dead blocks and cuts it names are removed/cut (again: idempotent);
+//  3. the index checkpoint, if it matches, gives subjects, block table,
+//     deleted sequences and TTLs as of an earlier position P_i; otherwise
+//     everything starts empty at the first block (a rebuild);
+//  4. block records between P_i and P are replayed: messages counted,
+//     tombstones and erased records removing;
+//  5. WAL records of the stream with a command index above the applied
+//     one are applied again, large messages read back from the block
+//     position their record names (one that does not check out was never
+//     acknowledged: its sequence is skipped).
+//
+// Blocks beyond P hold only records of such later commands; they are read
+// for large messages and then removed. No block is ever appended to again
+// after a restart (new records go to a new block with a fresh salt).
+
+var errSkipStream = errors.New("blockstore: not a stream")
+
+func (e *Engine) recoverAll() error {
+	root := filepath.Join(e.root, "streams")
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("blockstore: open %s: %w", e.root, err)
+	}
+	byID := make(map[uint64]*fileStream)
+	for _, ent := range ents {
+		name := ent.Name()
+		path := filepath.Join(root, name)
+		if strings.HasSuffix(name, ".deleted") {
+			os.RemoveAll(path) // a delete interrupted by a crash
+			continue
+		}
+		id, err := strconv.ParseUint(name, 16, 64)
+		if err != nil || !ent.IsDir() {
+			e.log.Warnf("blockstore: ignoring %s in the stream folder", path)
+			continue
+		}
+		if id >= e.nextStream {
+			e.nextStream = id + 1
+		}
+		s, err := e.loadStream(id, path)
+		if errors.Is(err, errSkipStream) {
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, ErrBadKey) {
+				return err
+			}
+			e.log.Errorf("blockstore: stream in %s not opened: %v", path, err)
+			continue
+		}
+		byID[id] = s
+		e.ids[id] = s.c.cfg.Name
+		e.streams[s.c.cfg.Name] = s
+	}
+	if err := e.replayWAL(byID); err != nil {
+		return err
+	}
+	list := make([]*fileStream, 0, len(byID))
+	for _, s := range byID {
+		s.replaying = false
+		s.dirty = true
+		list = append(list, s)
+	}
+	if err := e.checkpointStreams(list, false); err != nil {
+		return fmt.Errorf("blockstore: open %s: %w", e.root, err)
+	}
+	e.ckptMu.Lock()
+	defer e.ckptMu.Unlock()
+	return e.truncateWAL()
+}
+
+// loadStream recovers one stream from its folder (steps 1-4).
+func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
+	st, err := readState(dir, e.key)
+	if err != nil {
+		if errors.Is(err, ErrBadKey) {
+			return nil, err
+		}
+		if blocks, _ := filepath.Glob(filepath.Join(dir, "*.blk")); len(blocks) == 0 {
+			// Created, never committed: a crash inside CreateStream.
+			os.RemoveAll(dir)
+			return nil, errSkipStream
+		}
+		return nil, err
+	}
+	if st.id != id {
+		return nil, fmt.Errorf("blockstore: %s holds stream id %d: %w", dir, st.id, ErrCorrupt)
+	}
+	s := newFileStream(e, id, dir, st.cfg)
+	s.be.first = 0 // finish sets it once the range is known
+	s.replaying = true
+	s.stateGen, s.epoch = st.gen, st.epoch
+	// Dead blocks stay on disk until an index checkpoint no longer needs
+	// them: the one on disk may still count their messages, which recovery
+	// takes out by reading them. They are never replayed.
+	_, ierr := os.Stat(filepath.Join(dir, indexFileName))
+	dead := make(map[uint64]bool, len(st.dead))
+	for _, d := range st.dead {
+		dead[d.id] = true
+		if ierr == nil {
+			d.needIndex = 1
+		}
+		s.be.dead = append(s.be.dead, d)
+	}
+	for _, c := range st.cuts {
+		if err := cutBlock(filepath.Join(dir, blockName(c.id, c.gen)), c.end); err != nil {
+			return nil, fmt.Errorf("blockstore: cut block: %w", err)
+		}
+	}
+	files, err := listBlocks(dir)
+	if err != nil {
+		return nil, err
+	}
+	pos, err := s.loadIndex(st, files)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			e.log.Warnf("blockstore: stream %s: index checkpoint not used (%v): rebuilding from blocks", st.name, err)
+		}
+		s.c = newCore(st.cfg, s.be)
+		s.be.blocks, s.be.deleted, s.be.lastSeq, s.be.first = nil, new(index.SeqSet), 0, 0
+		pos = indexPos{}
+	}
+	ids := make([]uint64, 0, len(files))
+	for bid := range files {
+		ids = append(ids, bid)
+	}
+	slices.Sort(ids)
+	rp := replayer{s: s, first: st.first, seen: s.c.last}
+	for _, bid := range ids {
+		gen := files[bid]
+		b := s.be.findID(bid)
+		switch {
+		case dead[bid] && (bid < pos.blockID || pos.blockID == 0):
+			// A dead block matters only to an index checkpoint older than
+			// its retirement: its tombstones may remove messages the index
+			// still counts. A rebuild never reads it.
+			continue
+		case bid > st.activeID:
+			// Records of commands after the state: the WAL replays them
+			// (large messages are read from here first); then they go.
+			s.be.dead = append(s.be.dead, deadBlock{id: bid, gen: gen})
+			continue
+		case b == nil && bid < pos.blockID:
+			// Not in the index table: removed after being emptied.
+			s.be.dead = append(s.be.dead, deadBlock{id: bid, gen: gen})
+			continue
+		case b != nil && bid < pos.blockID:
+			continue // the index checkpoint covers it
+		}
+		limit := int64(0)
+		if bid == st.activeID {
+			limit = st.activeEnd
+		}
+		bf, err := readBlockFile(filepath.Join(dir, blockName(bid, gen)), e.key, id, bid, limit)
+		if err != nil {
+			if errors.Is(err, ErrBadKey) {
+				return nil, err
+			}
+			e.log.Errorf("blockstore: stream %s: block %s unreadable, its messages are lost: %v", st.name, blockName(bid, gen), err)
+			continue
+		}
+		start := int64(blkHeaderSize)
+		if bid == pos.blockID && b != nil {
+			start = int64(pos.end)
+		}
+		rp.block(b, bf, bid, gen, start)
+	}
+	if err := rp.finish(st); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// listBlocks returns the newest file generation of every block in dir,
+// removing older generations and temporary files (a compaction cut short).
+func listBlocks(dir string) (map[uint64]uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("blockstore: list %s: %w", dir, err)
+	}
+	files := make(map[uint64]uint64)
+	var stale []string
+	for _, ent := range ents {
+		name := ent.Name()
+		if strings.HasSuffix(name, ".tmp") {
+			stale = append(stale, name)
+			continue
+		}
+		var id, gen uint64
+		if _, err := fmt.Sscanf(name, "%016x.%x.blk", &id, &gen); err != nil || blockName(id, gen) != name {
+			continue
+		}
+		if old, ok := files[id]; ok {
+			stale = append(stale, blockName(id, min(old, gen)))
+			gen = max(old, gen)
+		}
+		files[id] = gen
+	}
+	for _, name := range stale {
+		os.Remove(filepath.Join(dir, name))
+	}
+	return files, nil
+}
+
+// replayer applies block records to a stream being opened.
+type replayer struct {
+	s     *fileStream
+	first uint64 // the state's first sequence: records below are gone
+	seen  uint64 // highest sequence accounted for, message or gap
+}
+
+// block replays the records of bf at or after offset start. b is the
+// block's table entry when the index checkpoint has one.
+func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64) {
+	s := rp.s
+	be := s.be
+	if b == nil {
+		b = &fblock{id: id, fgen: gen, first: bf.hdr.first, last: bf.hdr.first - 1}
+		if n := len(be.blocks); n > 0 && b.first <= be.blocks[n-1].last {
+			s.e.log.Errorf("blockstore: stream %s: block %d overlaps its predecessor; skipped", s.c.cfg.Name, id)
+			return
+		}
+		be.blocks = append(be.blocks, b)
+	}
+	b.size = bf.end
+	for _, r := range bf.records {
+		if r.off < start {
+			continue
+		}
+		switch r.kind {
+		case kindMsg:
+			rec := bf.data.buf[r.mem:]
+			m, _ := decodeMsgBody(rec[recHeadSize : 6+int(recLen(rec))-4])
+			rp.msg(b, r.seq, m)
+		case kindTomb:
+			rec := bf.data.buf[r.mem:]
+			t, err := decodeTombBody(rec[recHeadSize : 6+int(recLen(rec))-4])
+			if err == nil {
+				rp.tomb(r.seq, t)
+				b.tombs++
+			}
+		case kindErased:
+			if r.seq > b.last {
+				b.last = r.seq
+			}
+			if r.seq > rp.seen {
+				be.deleted.AddRange(rp.seen+1, r.seq)
+				rp.seen = r.seq
+			}
+		}
+	}
+	if len(bf.damaged) > 0 {
+		s.reportDamage(b, bf)
+	}
+}
+
+// recLen is the length field of a record frame (bytes after it).
+func recLen(rec []byte) uint32 { return binary.LittleEndian.Uint32(rec[2:]) }
+
+func (rp *replayer) msg(b *fblock, seq uint64, m msgView) {
+	if seq > b.last {
+		b.last, b.lastTs = seq, m.ts
+		if b.firstTs == 0 {
+			b.firstTs = m.ts
+		}
+	}
+	if seq <= rp.seen {
+		return
+	}
+	c := rp.s.c
+	be := rp.s.be
+	if seq > rp.seen+1 {
+		be.deleted.AddRange(rp.seen+1, seq-1) // a gap (skip); finish trims what lies below first
+	}
+	rp.seen = seq
+	if seq < rp.first {
+		be.deleted.Add(seq) // gone since (compact, purge): never counted
+		return
+	}
+	size := fileMsgSize(len(m.subj), len(m.hdr), len(m.data))
+	if c.msgs == 0 {
+		c.first = seq
+	}
+	c.msgs++
+	c.bytes += size
+	c.last, c.lastTs = seq, m.ts
+	c.subjs.AddMsg(string(m.subj), seq)
+	if m.ttl > 0 && c.cfg.AllowMsgTTL {
+		c.ttls.push(m.ts+m.ttl, seq)
+	}
+	b.msgs++
+	b.bytes += size
+}
+
+func (rp *replayer) tomb(seq uint64, t tombView) {
+	c := rp.s.c
+	be := rp.s.be
+	// No check against the state's first sequence: an index checkpoint
+	// may count a message below it that only this tombstone removes.
+	if seq > rp.seen || c.msgs == 0 || seq < c.first || be.deleted.Contains(seq) {
+		return
+	}
+	be.deleted.Add(seq)
+	size := fileMsgSize(len(t.subj), t.hlen, t.dlen)
+	c.msgs--
+	c.bytes -= size
+	c.subjs.RemoveMsg(string(t.subj), seq)
+	if b := be.find(seq); b != nil {
+		b.msgs--
+		b.bytes -= size
+		b.garbage += int64(recMinSize + t.hlen + t.dlen + len(t.subj) + 16)
+	}
+	if c.msgs == 0 {
+		c.first = rp.seen + 1
+	} else if seq == c.first {
+		c.first = be.nextLive(seq+1, rp.seen)
+	}
+}
+
+// finish applies the state file's stream-level values.
+func (rp *replayer) finish(st *streamState) error {
+	s := rp.s
+	c, be := s.c, s.be
+	if rp.seen > st.last {
+		return fmt.Errorf("blockstore: stream %s: blocks hold sequence %d beyond the state's last %d: %w",
+			st.name, rp.seen, st.last, ErrCorrupt)
+	}
+	c.cfg = st.cfg
+	c.applied = st.applied
+	c.aux = st.aux
+	if st.last > rp.seen {
+		be.deleted.AddRange(rp.seen+1, st.last)
+	}
+	c.last, c.lastTs = st.last, st.lastTs
+	be.lastSeq = st.last
+	if c.msgs > 0 && c.first < st.first {
+		c.dropWalk(c.first, st.first-1, true)
+	}
+	if c.msgs == 0 {
+		c.first = c.last + 1
+	} else if n := be.nextLive(max(c.first, st.first), c.last); n != 0 {
+		c.first = n
+	}
+	be.trim(c.first)
+	be.nextID = max(be.nextID, st.nextID)
+	for _, b := range be.blocks {
+		be.nextID = max(be.nextID, b.id+1)
+	}
+	for _, d := range be.dead {
+		be.nextID = max(be.nextID, d.id+1)
+	}
+	be.active = nil
+	return nil
+}
+
+// replayWAL applies the WAL's records to their streams (step 5).
+func (e *Engine) replayWAL(byID map[uint64]*fileStream) error {
+	from := uint64(0)
+	for {
+		err := e.wal.Replay(from, func(idx uint64, data []byte) error {
+			var wc walCmd
+			if err := decodeCommand(data, &wc); err != nil {
+				e.log.Errorf("blockstore: wal record %d: %v", idx, err)
+				return nil
+			}
+			if s := byID[wc.stream]; s != nil {
+				s.replayCommand(&wc, idx)
+			}
+			return nil
+		})
+		var de *wal.DamagedError
+		if errors.As(err, &de) {
+			e.log.Errorf("blockstore: wal record %d is damaged; the command it held is lost", de.Index)
+			from = de.Index + 1
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("blockstore: replay wal: %w", err)
+		}
+		return nil
+	}
+}
+
+func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cmd := &wc.cmd
+	if cmd.Index <= s.c.applied {
+		return
+	}
+	name := s.c.cfg.Name
+	if wc.ext != nil {
+		m, err := s.readExt(wc.ext, cmd.Seq)
+		if err != nil {
+			// Its block write never completed: it was never acknowledged.
+			s.e.log.Warnf("blockstore: stream %s: message %d was not durable (%v); its sequence is skipped", name, cmd.Seq, err)
+			cmd = &Command{Op: OpSkip, Index: cmd.Index, Seq: cmd.Seq}
+		} else {
+			cmd.Header, cmd.Data = m.hdr, m.data
+		}
+	}
+	if cmd.Op == OpStore && cmd.Seq > s.c.last+1 {
+		s.e.log.Errorf("blockstore: stream %s: messages %d to %d missing from the wal", name, s.c.last+1, cmd.Seq-1)
+		s.c.skip(cmd.Seq - 1)
+	}
+	if err := s.c.check(cmd); err != nil {
+		s.e.log.Errorf("blockstore: stream %s: wal record %d not applied: %v", name, idx, err)
+		return
+	}
+	s.be.ext = nil
+	s.c.apply(cmd)
+	s.walLast = idx
+	if s.walUncovered == 0 {
+		s.walUncovered = idx
+	}
+	s.dirty, s.indexDirty = true, true
+}
+
+// readExt reads back a large message from the block position its WAL
+// record names, checking it is exactly the record written.
+func (s *fileStream) readExt(ext *extRef, seq uint64) (msgView, error) {
+	var m msgView
+	if ext.length < recMinSize || ext.length > maxRecord {
+		return m, fmt.Errorf("%w: record length %d", errBlock, ext.length)
+	}
+	f, err := os.Open(filepath.Join(s.dir, blockName(ext.block, 0)))
+	if err != nil {
+		return m, err
+	}
+	defer f.Close()
+	hb := make([]byte, blkHeaderSize)
+	if _, err := f.ReadAt(hb, 0); err != nil {
+		return m, err
+	}
+	h, err := decodeBlockHeader(hb)
+	if err != nil {
+		return m, err
+	}
+	if h.stream != s.id || h.block != ext.block {
+		return m, fmt.Errorf("%w: block header names another block", errBlock)
+	}
+	codec, err := blockCodec(&h, s.e.key)
+	if err != nil {
+		return m, err
+	}
+	buf := make([]byte, ext.length)
+	if _, err := f.ReadAt(buf, int64(ext.offset)); err != nil {
+		return m, err
+	}
+	r, err := parseRecord(buf, 0)
+	if err != nil {
+		return m, err
+	}
+	if r.size != len(buf) || r.seq != seq || r.kind&kindMask != kindMsg ||
+		binary.LittleEndian.Uint32(buf[len(buf)-4:]) != ext.crc {
+		return m, fmt.Errorf("%w: not the record written", errBlock)
+	}
+	plain, err := codec.decode(nil, buf, r, ext.offset)
+	if err != nil {
+		return m, err
+	}
+	return decodeMsgBody(plain[recHeadSize : len(plain)-4])
+}
+
+// reopen opens a closed stream again (Engine.Stream). The caller holds e.mu.
+func (e *Engine) reopen(id uint64) (*fileStream, error) {
+	s, err := e.loadStream(id, e.streamDir(id))
+	if err != nil {
+		return nil, err
+	}
+	if err := e.replayWAL(map[uint64]*fileStream{id: s}); err != nil {
+		return nil, err
+	}
+	s.replaying = false
+	e.streams[s.c.cfg.Name] = s
+	return s, nil
+}

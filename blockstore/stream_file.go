@@ -1,0 +1,348 @@
+package blockstore
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/keelhq/keel/index"
+)
+
+// fileStream is a Stream kept in block files behind the engine's WAL.
+type fileStream struct {
+	e   *Engine
+	id  uint64
+	dir string
+
+	mu     sync.RWMutex
+	c      *core
+	be     *fileBackend
+	closed bool
+	enc    []byte // command encoding scratch
+
+	// WAL bookkeeping: the WAL index of the last command applied, and of
+	// the first one applied since the last checkpoint captured this stream
+	// (0: none), which holds back the WAL's truncation.
+	walLast      uint64
+	walUncovered uint64
+	dirty        bool // changed since the last checkpoint
+	indexDirty   bool // changed since the last index checkpoint
+	stateGen     uint64
+	// indexSeq numbers the index checkpoints encoded, indexWritten is the
+	// last one known on disk, lastIndex when it was encoded.
+	indexSeq     uint64
+	indexWritten uint64
+	lastIndex    time.Time
+	epoch        uint64 // bumped by truncation: older index checkpoints no longer apply
+
+	replaying bool // applying WAL records at open: nothing goes to the WAL
+	restoring bool // filling from a snapshot: nothing goes to the WAL
+
+	eraseRequested bool      // an erase happened: the next checkpoint empties the WAL
+	pendingErase   []erasure // records to overwrite after the next checkpoint
+	snapshots      int       // snapshots in progress: files are not rewritten or removed
+	deferredErase  []erasure // erasures waiting for snapshots to end
+}
+
+type erasure struct {
+	block *fblock
+	seq   uint64
+}
+
+func newFileStream(e *Engine, id uint64, dir string, cfg Config) *fileStream {
+	s := &fileStream{e: e, id: id, dir: dir}
+	s.be = &fileBackend{s: s, nextID: 1, deleted: new(index.SeqSet)}
+	s.c = newCore(cfg, s.be)
+	s.be.lastSeq, s.be.first = s.c.last, s.c.first
+	return s
+}
+
+func (s *fileStream) failed() error {
+	if s.be.werr != nil {
+		return fmt.Errorf("blockstore: stream %s stopped after a write error: %w", s.c.cfg.Name, s.be.werr)
+	}
+	return nil
+}
+
+// Apply validates cmd, applies it and appends it to the WAL. The result's
+// ticket is the WAL index: durable once the engine's watermark passes it.
+func (s *fileStream) Apply(cmd *Command) (Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Result{}, ErrClosed
+	}
+	if err := s.failed(); err != nil {
+		return Result{}, err
+	}
+	if err := s.c.check(cmd); err != nil {
+		return Result{}, err
+	}
+	s.be.ext = nil
+	r := s.c.apply(cmd)
+	if s.replaying || s.restoring {
+		s.dirty, s.indexDirty = true, true
+		return r, nil
+	}
+	// The WAL record carries what the command resolved (its sequence and
+	// index), so replaying it gives the same result.
+	wc := *cmd
+	switch cmd.Op {
+	case OpStore, OpSkip:
+		wc.Seq = r.Seq
+	}
+	s.enc = encodeCommand(s.enc[:0], s.id, s.c.applied, &wc, s.be.ext)
+	var idx uint64
+	var err error
+	if s.be.ext != nil {
+		idx, err = s.e.dur.appendLarge(s.enc, s.be.extFile)
+	} else {
+		idx, err = s.e.wal.Append(s.enc)
+	}
+	if err != nil {
+		// The command is applied in memory but not logged: stop the stream
+		// rather than diverge from what a restart would recover.
+		s.be.fail(fmt.Errorf("blockstore: stream %s: wal append: %w", s.c.cfg.Name, err))
+		return r, s.failed()
+	}
+	s.walLast = idx
+	if s.walUncovered == 0 {
+		s.walUncovered = idx
+	}
+	s.dirty, s.indexDirty = true, true
+	r.Ticket = Ticket(idx)
+	if n := s.e.walBytes.Add(int64(len(s.enc))); n > s.e.opts.CheckpointBytes || s.eraseRequested {
+		signal(s.e.kick)
+	}
+	if s.e.opts.AutoExpire && cmd.Op == OpStore && (s.c.cfg.MaxAge > 0 || (cmd.TTL > 0 && s.c.cfg.AllowMsgTTL)) {
+		signal(s.e.expireKick)
+	}
+	return r, nil
+}
+
+func (s *fileStream) read() func() {
+	s.mu.RLock()
+	return s.mu.RUnlock
+}
+
+func (s *fileStream) LastApplied() uint64 { defer s.read()(); return s.c.applied }
+func (s *fileStream) Config() Config      { defer s.read()(); return s.c.cfg }
+
+func (s *fileStream) LoadMsg(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
+	defer s.read()()
+	return s.c.loadMsg(seq, sm)
+}
+
+func (s *fileStream) LoadNextMsg(filter string, start uint64, sm *StoreMsg) (*StoreMsg, error) {
+	defer s.read()()
+	return s.c.loadNext(filter, start, sm)
+}
+
+func (s *fileStream) LoadLastMsg(filter string, sm *StoreMsg) (*StoreMsg, error) {
+	defer s.read()()
+	return s.c.loadLast(filter, sm)
+}
+
+func (s *fileStream) LoadPrevMsg(start uint64, sm *StoreMsg) (*StoreMsg, error) {
+	defer s.read()()
+	return s.c.loadPrev(start, sm)
+}
+
+func (s *fileStream) SeqForTime(t time.Time) uint64 { defer s.read()(); return s.c.seqForTime(t) }
+func (s *fileStream) State() State                  { defer s.read()(); return s.c.state(false) }
+func (s *fileStream) StateWithDeleted() State       { defer s.read()(); return s.c.state(true) }
+
+func (s *fileStream) FilteredState(start uint64, filter string) SimpleState {
+	defer s.read()()
+	return s.c.filtered(start, filter)
+}
+
+func (s *fileStream) SubjectsState(filter string) map[string]SubjectState {
+	defer s.read()()
+	return s.c.subjectsState(filter)
+}
+
+func (s *fileStream) SubjectsTotals(filter string) map[string]uint64 {
+	defer s.read()()
+	return s.c.subjectsTotals(filter)
+}
+
+func (s *fileStream) NumPending(start uint64, filter string, lastPerSubject bool) uint64 {
+	defer s.read()()
+	return s.c.numPending(start, filter, lastPerSubject)
+}
+
+func (s *fileStream) Aux(key string) []byte {
+	defer s.read()()
+	if v, ok := s.c.aux[key]; ok {
+		return append([]byte(nil), v...)
+	}
+	return nil
+}
+
+func (s *fileStream) AuxKeys(prefix string) []string {
+	defer s.read()()
+	return auxKeys(s.c.aux, prefix)
+}
+
+func (s *fileStream) OnRemove(fn RemoveFunc) {
+	s.mu.Lock()
+	s.c.onRemove = fn
+	s.mu.Unlock()
+}
+
+func (s *fileStream) NextExpiry() time.Time { defer s.read()(); return s.c.nextExpiry() }
+
+// Snapshot writes the stream as it is now. The active block's records go
+// to its file first; then the files are read without the lock while
+// writes go on. Until the snapshot ends no file it reads is rewritten,
+// cut or removed, and erasures wait.
+func (s *fileStream) Snapshot(w io.Writer) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if b := s.be.active; b != nil {
+		s.be.flush(b)
+	}
+	if err := s.failed(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	type span struct {
+		id, gen uint64
+		size    int64
+	}
+	blocks := make([]span, len(s.be.blocks))
+	for i, b := range s.be.blocks {
+		blocks[i] = span{b.id, b.fgen, b.size}
+	}
+	var deleted index.SeqSet
+	s.be.deleted.Ascend(0, func(q uint64) bool { deleted.Add(q); return true })
+	img := &snapImage{meta: s.c.meta(), aux: s.c.auxCopy()}
+	first, last := s.c.first, s.c.last
+	s.snapshots++
+	s.mu.Unlock()
+	defer s.endSnapshot()
+
+	img.each = func(fn func(*StoreMsg) error) error {
+		var sm StoreMsg
+		for _, b := range blocks {
+			bf, err := readBlockFile(filepath.Join(s.dir, blockName(b.id, b.gen)), s.e.key, s.id, b.id, b.size)
+			if err != nil {
+				return err
+			}
+			for _, q := range bf.data.seqs {
+				if q < first || q > last || deleted.Contains(q) {
+					continue
+				}
+				m, err := bf.data.fill(q, &sm)
+				if err != nil {
+					continue // scrubbed: erased after the snapshot began
+				}
+				if err := fn(m); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return writeSnapshot(w, img)
+}
+
+func (s *fileStream) endSnapshot() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snapshots--
+	if s.snapshots > 0 {
+		return
+	}
+	for _, er := range s.deferredErase {
+		s.be.eraseFile(er.block, er.seq)
+	}
+	s.deferredErase = nil
+}
+
+// Close checkpoints the stream and closes it. Engine.Stream opens it again.
+func (s *fileStream) Close() error {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return nil
+	}
+	err := s.e.checkpointStreams([]*fileStream{s}, true)
+	s.e.mu.Lock()
+	if cur, ok := s.e.streams[s.c.cfg.Name]; ok && cur == s {
+		delete(s.e.streams, s.c.cfg.Name)
+	}
+	s.e.mu.Unlock()
+	s.shutdown(true)
+	return err
+}
+
+// shutdown releases the stream's files and memory.
+func (s *fileStream) shutdown(sync bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if sync {
+		s.be.closeFiles()
+	} else if b := s.be.active; b != nil {
+		s.be.closeFile(b, false)
+	}
+	s.e.cache.dropStream(s.id)
+}
+
+// reportDamage records the messages a damaged block file cost: sequences
+// the stream expected in the block that no valid record holds.
+func (s *fileStream) reportDamage(b *fblock, bf *blockFile) {
+	name := s.c.cfg.Name
+	path := filepath.Join(s.dir, b.name())
+	found := make(map[uint64]bool, len(bf.data.seqs))
+	for _, q := range bf.data.seqs {
+		found[q] = true
+	}
+	for _, r := range bf.records {
+		if r.kind == kindErased {
+			found[r.seq] = true
+		}
+	}
+	lost := 0
+	for q := b.first; q <= b.last && q != 0; q++ {
+		if !found[q] && !s.be.deleted.Contains(q) && q >= s.c.first {
+			s.e.addDamage(Damage{Stream: name, Seq: q, Block: path, Offset: damageOffset(bf, q)})
+			lost++
+		}
+	}
+	if lost == 0 {
+		for _, off := range bf.damaged {
+			s.e.addDamage(Damage{Stream: name, Block: path, Offset: off})
+		}
+	}
+}
+
+// damageOffset is where the damage that cost seq starts: the last damaged
+// offset before the first valid record after seq.
+func damageOffset(bf *blockFile, seq uint64) int64 {
+	var after int64 = bf.end
+	for _, r := range bf.records {
+		if r.kind == kindMsg && r.seq > seq {
+			after = r.off
+			break
+		}
+	}
+	off := int64(-1)
+	for _, d := range bf.damaged {
+		if d < after {
+			off = d
+		}
+	}
+	return off
+}
