@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 
-	"github.com/klauspost/compress/s2"
 	"github.com/keelhq/keel/seal"
+	"github.com/klauspost/compress/s2"
 )
 
 // Block file format, version 1 (see doc.go for the whole picture).
