@@ -92,7 +92,7 @@ func (be *fileBackend) data(b *fblock) (*blockData, error) {
 		return nil, err
 	}
 	if len(bf.damaged) > 0 {
-		be.s.reportDamage(b, bf)
+		be.s.reportDamage(b, bf, false)
 	}
 	e.cache.put(be.s.id, b.id, bf.data)
 	return bf.data, nil
@@ -410,15 +410,18 @@ func (be *fileBackend) retire(b *fblock) {
 	be.dead = append(be.dead, deadBlock{id: b.id, gen: b.fgen, needIndex: be.s.indexSeq + 1})
 }
 
+// forget takes a message about to be dropped out of its block's counts.
+func (be *fileBackend) forget(sm *StoreMsg) {
+	if b := be.find(sm.Seq); b != nil {
+		b.msgs--
+		b.bytes -= fileMsgSize(len(sm.Subject), len(sm.Header), len(sm.Data))
+	}
+}
+
 // dropRange forgets [from, to], which now lies below the first sequence;
 // trim, called next, removes the blocks. The block holding to+1 keeps its
 // file: its records below are skipped by range.
-func (be *fileBackend) dropRange(from, to uint64) {
-	be.deleted.RemoveRange(from, to)
-	if b := be.find(to + 1); b != nil {
-		b.msgs = be.liveIn(to+1, b.last)
-	}
-}
+func (be *fileBackend) dropRange(from, to uint64) { be.deleted.RemoveRange(from, to) }
 
 // truncate removes every message from seq from on (OpTruncate). Those
 // sequences will be stored again, so their records must leave the files:
@@ -454,9 +457,13 @@ func (be *fileBackend) truncate(from uint64) {
 		if b.first >= from {
 			cut = blkHeaderSize
 		}
+		last := b.first - 1 // the last message record kept, as a rebuild would find
 		for _, r := range bf.records {
 			if cut < 0 && r.kind != kindTomb && r.seq >= from {
 				cut = r.off
+			}
+			if cut < 0 && r.kind != kindTomb {
+				last = r.seq
 			}
 			if cut >= 0 && r.off >= cut && r.kind == kindTomb && r.seq < from {
 				rec := bf.data.buf[r.mem:]
@@ -473,8 +480,7 @@ func (be *fileBackend) truncate(from uint64) {
 			b.size = cut
 			b.mods++
 		}
-		b.last = min(b.last, from-1)
-		b.msgs = be.liveIn(b.first, b.last)
+		b.last = last
 		n++
 	}
 	be.blocks = be.blocks[:n]

@@ -32,6 +32,9 @@ type backend interface {
 	skip(from, to uint64, gap bool)
 	// trim tells the backend the stream's first sequence moved to first.
 	trim(first uint64)
+	// forget tells the backend that message sm goes with the range drop
+	// or truncation that follows.
+	forget(sm *StoreMsg)
 	// nextLive is the first live sequence in [seq, last], 0 when none.
 	nextLive(seq, last uint64) uint64
 	// prevLive is the last live sequence in [first, seq], 0 when none.
@@ -405,6 +408,7 @@ func (c *core) dropWalk(from, to uint64, front bool) uint64 {
 			continue
 		}
 		c.unaccount(sm)
+		c.be.forget(sm)
 		n++
 		if c.onRemove != nil {
 			c.onRemove(s, sm.Subject)

@@ -444,7 +444,7 @@ func (e *Engine) Damaged() []Damage {
 func (e *Engine) addDamage(d Damage) {
 	e.damageMu.Lock()
 	for _, x := range e.damage {
-		if x == d {
+		if x == d || (d.Seq == 0 && x.Block == d.Block && x.Offset == d.Offset) {
 			e.damageMu.Unlock()
 			return
 		}

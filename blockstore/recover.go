@@ -272,7 +272,7 @@ func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64)
 		}
 	}
 	if len(bf.damaged) > 0 {
-		s.reportDamage(b, bf)
+		s.reportDamage(b, bf, true)
 	}
 }
 

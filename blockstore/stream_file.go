@@ -300,9 +300,13 @@ func (s *fileStream) shutdown(sync bool) {
 	s.e.cache.dropStream(s.id)
 }
 
-// reportDamage records the messages a damaged block file cost: sequences
-// the stream expected in the block that no valid record holds.
-func (s *fileStream) reportDamage(b *fblock, bf *blockFile) {
+// reportDamage records the messages a damaged block file cost. When the
+// block is read for a load, the index says which sequences it should hold:
+// those live and without a valid record are lost. When recovery replays the
+// block, the sequences between the message records around each damaged
+// region are (a gap there could be a skip, which is reported too: better
+// one false alarm than a silent loss).
+func (s *fileStream) reportDamage(b *fblock, bf *blockFile, replay bool) {
 	name := s.c.cfg.Name
 	path := filepath.Join(s.dir, b.name())
 	found := make(map[uint64]bool, len(bf.data.seqs))
@@ -314,14 +318,35 @@ func (s *fileStream) reportDamage(b *fblock, bf *blockFile) {
 			found[r.seq] = true
 		}
 	}
-	lost := 0
-	for q := b.first; q <= b.last && q != 0; q++ {
-		if !found[q] && !s.be.deleted.Contains(q) && q >= s.c.first {
-			s.e.addDamage(Damage{Stream: name, Seq: q, Block: path, Offset: damageOffset(bf, q)})
-			lost++
+	var lost []uint64
+	if replay {
+		for _, d := range bf.damaged {
+			prev, next := bf.hdr.first-1, uint64(0)
+			for _, r := range bf.records {
+				if r.kind == kindTomb {
+					continue
+				}
+				if r.off < d {
+					prev = r.seq
+				} else if next == 0 {
+					next = r.seq
+				}
+			}
+			for q := prev + 1; q < next; q++ {
+				lost = append(lost, q)
+			}
+		}
+	} else {
+		for q := b.first; q <= b.last && q != 0; q++ {
+			if !found[q] && !s.be.deleted.Contains(q) && q >= s.c.first {
+				lost = append(lost, q)
+			}
 		}
 	}
-	if lost == 0 {
+	for _, q := range lost {
+		s.e.addDamage(Damage{Stream: name, Seq: q, Block: path, Offset: damageOffset(bf, q)})
+	}
+	if len(lost) == 0 {
 		for _, off := range bf.damaged {
 			s.e.addDamage(Damage{Stream: name, Block: path, Offset: off})
 		}

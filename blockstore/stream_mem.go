@@ -109,6 +109,8 @@ func (b *memBackend) skip(from, to uint64, gap bool) {}
 
 func (b *memBackend) trim(first uint64) {}
 
+func (b *memBackend) forget(*StoreMsg) {}
+
 func (b *memBackend) maybeCompact() {
 	if b.dead < 64 || b.dead*3 < len(b.seqs) {
 		return
