@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sort"
 	"sync"
 
 	"github.com/keelhq/keel/server/sublist"
@@ -84,3 +85,15 @@ func (s *Server) lookupAccount(name string) *Account {
 
 // GlobalAccount is the default account "$G".
 func (s *Server) GlobalAccount() *Account { return s.gacc }
+
+// Accounts returns the server's accounts, sorted by name (/accountz).
+func (s *Server) Accounts() []*Account {
+	s.mu.Lock()
+	out := make([]*Account, 0, len(s.accounts))
+	for _, a := range s.accounts {
+		out = append(out, a)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

@@ -88,6 +88,7 @@ type client struct {
 	label     atomic.Pointer[string] // log prefix, grows client info after CONNECT
 
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
+	stalls                             atomic.Int64 // times this publisher was stalled
 }
 
 // subscription is one SUB (or internal subscription). Its delivery count

@@ -424,6 +424,8 @@ func (c *client) stallFor(dst *client, stall chan struct{}, atLimit bool) {
 		ttl = stallWaitMax
 	}
 	ttl = min(ttl, stallBudget-c.stalled)
+	c.stalls.Add(1)
+	c.srv.stats.Stalls.Add(1)
 	if c.stallTimer == nil {
 		c.stallTimer = time.NewTimer(ttl)
 	} else {

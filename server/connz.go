@@ -26,6 +26,7 @@ type ClientInfo struct {
 	InBytes    int64
 	OutBytes   int64
 	RTT        time.Duration // last measured round trip (0: not yet)
+	Stalls     int64         // times the client was held back as a fast producer
 	NumSubs    int
 	Subs       []string // subjects, with " queue" appended for queue subscriptions
 	SubsDetail []SubDetail
@@ -119,6 +120,7 @@ func (c *client) snapshot(closed bool, subs []*subscription) ClientInfo {
 	ci.InMsgs, ci.InBytes = c.inMsgs.Load(), c.inBytes.Load()
 	ci.OutMsgs, ci.OutBytes = c.outMsgs.Load(), c.outBytes.Load()
 	ci.RTT = time.Duration(c.rtt.Load())
+	ci.Stalls = c.stalls.Load()
 	ci.NumSubs = len(subs)
 	for _, sub := range subs {
 		ci.SubsDetail = append(ci.SubsDetail, SubDetail{

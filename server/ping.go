@@ -61,6 +61,7 @@ func (c *client) pingTimerFired() {
 		if int(c.pingOut.Load())+1 > o.MaxPingsOut {
 			c.Debugf("Stale Client Connection - Closing")
 			c.sendErr(errStale)
+			c.srv.stats.StaleConns.Add(1)
 			c.closeConnection(StaleConnection, true)
 			return
 		}

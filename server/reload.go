@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/keelhq/keel/server/opts"
 )
@@ -112,6 +113,7 @@ func (s *Server) Reload(newOpts *opts.Options) error {
 	}
 
 	s.opts.Store(&cp)
+	s.configTime.Store(time.Now().UnixNano())
 	s.debug.Store(cp.Debug)
 	s.trace.Store(cp.Trace)
 	s.rebuildInfo()

@@ -66,6 +66,9 @@ type Server struct {
 
 	stats  Stats
 	closed closedRing
+	// configTime is when the options in force were loaded (start, then
+	// each reload), unix ns.
+	configTime atomic.Int64
 }
 
 // Stats counts the server's traffic. Fields are updated atomically.
@@ -76,6 +79,11 @@ type Stats struct {
 	OutBytes      atomic.Int64
 	SlowConsumers atomic.Int64
 	TotalConns    atomic.Int64
+	// StaleConns counts connections closed for unanswered PINGs.
+	StaleConns atomic.Int64
+	// Stalls counts the times a publisher was held back for a subscriber
+	// with a large backlog.
+	Stalls atomic.Int64
 }
 
 type logBox struct{ l logger.Logger }
@@ -268,6 +276,7 @@ func (s *Server) Start() error {
 
 	o := s.getOpts()
 	s.start = time.Now()
+	s.configTime.Store(s.start.UnixNano())
 	s.Noticef("Starting nats-server compatible Keel")
 	s.Noticef("  Version:  %s", Version)
 	s.Noticef("  Git:      [not set]")
@@ -360,6 +369,10 @@ func (s *Server) Stats() *Stats { return &s.stats }
 
 // StartTime is when Start was called.
 func (s *Server) StartTime() time.Time { return s.start }
+
+// ConfigLoadTime is when the options in force were applied: at Start, then
+// at each successful Reload.
+func (s *Server) ConfigLoadTime() time.Time { return time.Unix(0, s.configTime.Load()) }
 
 // Running reports whether the server is started and not shut down.
 func (s *Server) Running() bool {

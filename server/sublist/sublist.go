@@ -37,6 +37,8 @@ type Sublist[T comparable] struct {
 	root  *level[T]
 	count uint32
 	gen   atomic.Uint64
+	// inserts and removes count changes since creation (monitoring), under mu.
+	inserts, removes uint64
 
 	cacheMu sync.RWMutex // readers of the cache share it; inserts and invalidation take it alone
 	cache   map[string]*Result[T]
@@ -173,6 +175,7 @@ func (s *Sublist[T]) Insert(subject, queue string, v T) error {
 		return nil
 	}
 	s.count++
+	s.inserts++
 	s.gen.Add(1)
 	s.invalidate(subject)
 	return nil
@@ -214,6 +217,7 @@ func (s *Sublist[T]) Remove(subject, queue string, v T) error {
 		return err
 	}
 	s.count--
+	s.removes++
 	s.gen.Add(1)
 	s.invalidate(subject)
 	return nil
@@ -318,20 +322,34 @@ func (s *Sublist[T]) invalidate(subject string) {
 
 // Stats describes a sublist for monitoring (/subsz).
 type Stats struct {
-	NumSubs   uint32
-	NumCache  uint32
-	Matches   uint64
-	CacheHits uint64
+	NumSubs    uint32
+	NumCache   uint32
+	NumInserts uint64
+	NumRemoves uint64
+	Matches    uint64
+	CacheHits  uint64
+	// MaxFanout and TotalFanout are the largest and the summed result
+	// sizes (plain subscriptions plus queue groups) of the cached matches.
+	MaxFanout   uint32
+	TotalFanout uint64
 }
 
-// Stats reports the subscription count, the size of the shared cache, and
-// how many matches were asked for and answered from the cache.
+// Stats reports the subscription count, insert and remove counts, the size
+// of the shared cache and the fan-out of its entries, and how many matches
+// were asked for and answered from the cache. It walks the cache (at most
+// maxCache entries): meant for monitoring, not for hot paths.
 func (s *Sublist[T]) Stats() Stats {
 	s.mu.RLock()
-	n := s.count
+	st := Stats{NumSubs: s.count, NumInserts: s.inserts, NumRemoves: s.removes}
 	s.mu.RUnlock()
 	s.cacheMu.RLock()
-	nc := len(s.cache)
+	st.NumCache = uint32(len(s.cache))
+	for _, r := range s.cache {
+		n := uint32(r.Len())
+		st.TotalFanout += uint64(n)
+		st.MaxFanout = max(st.MaxFanout, n)
+	}
 	s.cacheMu.RUnlock()
-	return Stats{NumSubs: n, NumCache: uint32(nc), Matches: s.matches.Load(), CacheHits: s.cacheHits.Load()}
+	st.Matches, st.CacheHits = s.matches.Load(), s.cacheHits.Load()
+	return st
 }

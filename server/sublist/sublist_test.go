@@ -227,8 +227,22 @@ func TestStats(t *testing.T) {
 	sl.Match("a")
 	sl.Match("a")
 	st := sl.Stats()
-	if st.NumSubs != 1 || st.NumCache != 1 || st.Matches != 2 || st.CacheHits != 1 {
+	if st.NumSubs != 1 || st.NumCache != 1 || st.Matches != 2 || st.CacheHits != 1 || st.NumInserts != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+	// Fan-out counts plain subscriptions and queue groups of cached results.
+	gone := &sub{}
+	must(t, sl.Insert("b.*", "", gone))
+	must(t, sl.Insert("b.c", "", &sub{}))
+	must(t, sl.Insert("b.c", "q", &sub{}))
+	must(t, sl.Insert("b.c", "q", &sub{}))
+	sl.Match("b.c")
+	sl.Match("a")
+	must(t, sl.Remove("b.*", "", gone))
+	sl.Match("b.c")
+	st = sl.Stats()
+	if st.NumSubs != 4 || st.NumInserts != 5 || st.NumRemoves != 1 || st.MaxFanout != 2 || st.TotalFanout != 3 || st.NumCache != 2 {
+		t.Fatalf("stats after changes %+v", st)
 	}
 }
 
