@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"unsafe"
 
 	"github.com/keelhq/keel/index"
 )
@@ -25,6 +26,11 @@ type fileBackend struct {
 	first   uint64 // the stream's first sequence (trim keeps it)
 	lastSeq uint64 // highest sequence stored (or skipped to) so far
 	nextID  uint64 // id of the next block file
+
+	// unsynced are files of sealed blocks the next checkpoint syncs and
+	// closes.
+	unsynced []*syncFile
+	plain    []byte // scratch for large records
 
 	// ext is set by store when the message went straight into the block
 	// file (large messages): the stream puts it in the WAL record.
@@ -102,38 +108,100 @@ func (be *fileBackend) store(seq uint64, ts, ttl int64, subj string, hdr, data [
 	be.ext = nil
 	b := be.writable(seq)
 	d := b.data
-	off := len(d.buf)
-	d.buf = appendMsgRecord(d.buf, seq, ts, ttl, subj, hdr, data)
-	d.add(seq, off)
-	if b.msgs == 0 && b.last < b.first {
+	if b.msgs == 0 && b.last < b.first || b.firstTs == 0 {
 		b.firstTs = ts
 	}
 	b.last, b.lastTs = seq, ts
-	if b.firstTs == 0 {
-		b.firstTs = ts
-	}
 	b.msgs++
 	b.bytes += fileMsgSize(len(subj), len(hdr), len(data))
 	be.lastSeq = seq
-	if len(hdr)+len(data) >= be.s.e.opts.LargeMessage && !be.s.restoring {
-		// Written once, straight into the block file: the WAL gets only a
-		// pointer, and the engine syncs the file before the WAL batch holding
-		// that pointer counts as durable.
-		foff, n := be.flush(b)
-		if be.werr == nil {
-			rec := b.codec.lastRec
-			be.extBuf = extRef{block: b.id, offset: uint64(foff), length: uint64(n), crc: binary.LittleEndian.Uint32(rec[len(rec)-4:])}
-			be.ext, be.extFile = &be.extBuf, b.sf
-			b.pendingBig = true
-		}
+	if len(hdr)+len(data) < be.s.e.opts.LargeMessage || be.s.restoring || b.f == nil {
+		off := len(d.buf)
+		d.buf = appendMsgRecord(d.buf, seq, ts, ttl, subj, hdr, data)
+		d.add(seq, off)
+		return
 	}
+	// A large message is written once, straight into the block file; the
+	// WAL gets only a pointer, and the engine syncs the file before the WAL
+	// batch holding that pointer counts as durable. Memory keeps a stub.
+	be.flush(b)
+	foff := b.size
+	c := &b.codec
+	if c.sealer == nil && !c.compress {
+		c.out = appendMsgRecord(c.out[:0], seq, ts, ttl, subj, hdr, data)
+	} else {
+		be.plain = appendMsgRecord(be.plain[:0], seq, ts, ttl, subj, hdr, data)
+		c.out = c.encode(c.out[:0], be.plain, uint64(foff))
+	}
+	if _, err := b.f.WriteAt(c.out, foff); err != nil {
+		be.fail(fmt.Errorf("blockstore: write block %d: %w", b.id, err))
+		return
+	}
+	n := len(c.out)
+	b.size += int64(n)
+	off := len(d.buf)
+	d.buf = appendStubRecord(d.buf, seq, foff, n, ts, ttl, subj, len(hdr), len(data))
+	d.add(seq, off)
+	b.flushed = len(d.buf)
+	b.hasStubs, b.pendingBig = true, true
+	be.extBuf = extRef{block: b.id, offset: uint64(foff), length: uint64(n), crc: binary.LittleEndian.Uint32(c.out[n-4:])}
+	be.ext, be.extFile = &be.extBuf, b.sf
+}
+
+// loadStub reads a large message of the active block back from its file;
+// the subject comes from the stub, in memory.
+func (be *fileBackend) loadStub(b *fblock, rec []byte, sm *StoreMsg) (*StoreMsg, error) {
+	v, err := decodeStubBody(rec[recHeadSize : len(rec)-4])
+	if err != nil {
+		return nil, err
+	}
+	if sm == nil {
+		sm = new(StoreMsg)
+	}
+	raw := sm.Buf[:0]
+	if cap(raw) < v.n {
+		raw = make([]byte, v.n)
+	}
+	raw = raw[:v.n]
+	if _, err := b.f.ReadAt(raw, v.foff); err != nil {
+		return nil, fmt.Errorf("blockstore: read block %d: %w", b.id, err)
+	}
+	r, err := parseRecord(raw, 0)
+	if err != nil {
+		return nil, err
+	}
+	body := r.body
+	if r.kind != kindMsg {
+		rc := recCodec{sealer: b.codec.sealer, compress: b.codec.compress}
+		plain, err := rc.decode(nil, raw, r, uint64(v.foff))
+		if err != nil {
+			return nil, err
+		}
+		body = plain[recHeadSize : len(plain)-4]
+	}
+	m, err := decodeMsgBody(body)
+	if err != nil {
+		return nil, err
+	}
+	// Header then data move to the front of the buffer (never forward).
+	n := copy(raw, m.hdr)
+	n += copy(raw[n:], m.data)
+	sm.Buf = raw[:n]
+	sm.Header = sm.Buf[:len(m.hdr):len(m.hdr)]
+	if len(m.hdr) == 0 {
+		sm.Header = nil
+	}
+	sm.Data = sm.Buf[len(m.hdr):n]
+	sm.Subject = unsafe.String(unsafe.SliceData(v.subj), len(v.subj))
+	sm.Seq, sm.Time, sm.TTL = r.seq, v.ts, v.ttl
+	return sm, nil
 }
 
 // writable returns the active block, starting a new one when there is none
 // or it is full. seq is the first sequence a new block would cover.
 func (be *fileBackend) writable(seq uint64) *fblock {
 	b := be.active
-	if b != nil && (len(b.data.buf) < be.blockSize() || len(b.data.seqs) == 0) {
+	if b != nil && (int(b.size)+len(b.data.buf)-b.flushed < be.blockSize() || len(b.data.seqs) == 0) {
 		return b
 	}
 	if b != nil {
@@ -149,7 +217,7 @@ func (be *fileBackend) startBlock(first uint64) *fblock {
 	id := be.nextID
 	be.nextID++
 	b := &fblock{id: id, first: first, last: first - 1, size: blkHeaderSize,
-		data: &blockData{first: first, buf: make([]byte, 0, 64<<10)}}
+		data: &blockData{first: first, buf: make([]byte, 0, 256<<10)}}
 	f, codec, err := createBlockFile(be.s.dir, be.s.e.key, be.s.c.cfg.Compression == S2Compression, be.s.id, id, first)
 	if err != nil {
 		be.fail(err)
@@ -162,16 +230,20 @@ func (be *fileBackend) startBlock(first uint64) *fblock {
 	return b
 }
 
-// seal ends the active block: its last records go to the file, the file is
-// synced and closed, and its records move to the cache.
+// seal ends the active block: its last records go to the file, whose sync
+// and close the next checkpoint does (large writes in it are synced sooner
+// by the durability syncer); its records move to the cache.
 func (be *fileBackend) seal(b *fblock) {
 	be.flush(b)
-	be.closeFile(b, true)
+	if b.sf != nil {
+		be.unsynced = append(be.unsynced, b.sf)
+	}
+	b.f, b.sf = nil, nil
 	b.pendingBig = false
-	if len(b.data.seqs) > 0 {
+	if len(b.data.seqs) > 0 && !b.hasStubs {
 		be.s.e.cache.put(be.s.id, b.id, b.data)
 	}
-	b.data, b.erased = nil, nil
+	b.data, b.erased, b.hasStubs = nil, nil, false
 	b.codec = recCodec{}
 	if be.active == b {
 		be.active = nil
@@ -254,6 +326,11 @@ func (be *fileBackend) load(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
 	d, err := be.data(b)
 	if err != nil {
 		return nil, fmt.Errorf("blockstore: load %d: %w", seq, err)
+	}
+	if b.hasStubs && b.data != nil {
+		if rec := d.record(seq); rec != nil && rec[6] == kindStub {
+			return be.loadStub(b, rec, sm)
+		}
 	}
 	sm, err = d.fill(seq, sm)
 	if err == ErrDeleted {
@@ -535,12 +612,18 @@ func (be *fileBackend) liveBetween(from, to uint64) uint64 { return be.liveIn(fr
 
 func (be *fileBackend) skipFor(seq uint64, _ string) uint64 { return seq }
 
-// closeFiles flushes, syncs and closes the active block's file.
+// closeFiles flushes, syncs and closes every open block file.
 func (be *fileBackend) closeFiles() {
 	if b := be.active; b != nil {
 		be.flush(b)
 		be.closeFile(b, true)
 	}
+	for _, f := range be.unsynced {
+		if err := f.close(); err != nil {
+			be.fail(fmt.Errorf("blockstore: close block: %w", err))
+		}
+	}
+	be.unsynced = nil
 }
 
 // syncActive makes the active block's file durable.

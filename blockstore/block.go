@@ -96,10 +96,11 @@ func (d *blockData) scrub(seq uint64) {
 	if rec == nil {
 		return
 	}
-	body := rec[recHeadSize : len(rec)-4]
-	if m, err := decodeMsgBody(body); err == nil {
-		clear(m.hdr)
-		clear(m.data)
+	if rec[6] == kindMsg {
+		if m, err := decodeMsgBody(rec[recHeadSize : len(rec)-4]); err == nil {
+			clear(m.hdr)
+			clear(m.data)
+		}
 	}
 	d.offs[d.pos(seq)] = 0
 }
@@ -128,6 +129,7 @@ type fblock struct {
 	codec      recCodec
 	erased     map[uint64]struct{} // unflushed messages erased: flushed as erased records
 	pendingBig bool                // the file has writes not yet synced
+	hasStubs   bool                // data holds stubs: not to be cached as is
 }
 
 func (b *fblock) contains(seq uint64) bool { return seq >= b.first && seq <= b.last }

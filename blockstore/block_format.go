@@ -67,6 +67,11 @@ const (
 	kindMsg    = 1
 	kindTomb   = 2
 	kindErased = 3
+	// kindStub exists only in memory, in the active block: a large message
+	// whose record went straight to the file. Its body is u64 file offset,
+	// u32 record length, then the message body without header and data
+	// (time, ttl, subject) and uvarint header and data lengths.
+	kindStub = 4
 	kindMask   = 0x0F
 	recS2      = 0x10
 	recSealed  = 0x20
@@ -178,6 +183,40 @@ func appendMsgRecord(b []byte, seq uint64, ts, ttl int64, subj string, hdr, data
 	b = appendBytes(b, hdr)
 	b = append(b, data...)
 	return finishRec(b, start)
+}
+
+// appendStubRecord appends the in-memory stub of a large message written
+// to the block file at foff as a record of n bytes.
+func appendStubRecord(b []byte, seq uint64, foff int64, n int, ts, ttl int64, subj string, hlen, dlen int) []byte {
+	start := len(b)
+	body := 12 + 8 + varintLen(ttl) + uvarintLen(uint64(len(subj))) + len(subj) +
+		uvarintLen(uint64(hlen)) + uvarintLen(uint64(dlen))
+	b = recHead(b, kindStub, seq, body)
+	b = binary.LittleEndian.AppendUint64(b, uint64(foff))
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b = binary.LittleEndian.AppendUint64(b, uint64(ts))
+	b = binary.AppendVarint(b, ttl)
+	b = appendString(b, subj)
+	b = appendUvarint(b, uint64(hlen))
+	b = appendUvarint(b, uint64(dlen))
+	return finishRec(b, start)
+}
+
+// stubView is a decoded stub body.
+type stubView struct {
+	foff    int64
+	n       int
+	ts, ttl int64
+	subj    []byte
+}
+
+func decodeStubBody(body []byte) (stubView, error) {
+	d := decoder{b: body}
+	v := stubView{foff: int64(d.u64()), n: int(d.u32()), ts: int64(d.u64()), ttl: d.varint(), subj: d.bytes()}
+	if d.err != nil || v.foff < 0 || v.n < recMinSize {
+		return v, fmt.Errorf("%w: stub", errBlock)
+	}
+	return v, nil
 }
 
 // appendTombRecord appends a plaintext tombstone for message seq.

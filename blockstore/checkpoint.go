@@ -69,7 +69,8 @@ type ckptWork struct {
 	s        *fileStream
 	st       *streamState
 	walLast  uint64
-	sync     *syncFile
+	sync     *syncFile   // the active block
+	retired  []*syncFile // sealed blocks not yet synced: synced and closed
 	newFiles bool
 	index    []byte
 	indexSeq uint64
@@ -143,6 +144,7 @@ func (s *fileStream) prepareCheckpoint(withIndex bool) (*ckptWork, error) {
 		w.sync = b.sf
 		b.pendingBig = false
 	}
+	w.retired, s.be.unsynced = s.be.unsynced, nil
 	if err := s.failed(); err != nil {
 		return nil, err
 	}
@@ -189,9 +191,14 @@ func (s *fileStream) stateLocked() *streamState {
 // commit is steps 2 and 3.
 func (w *ckptWork) commit(e *Engine) error {
 	s := w.s
+	for _, f := range w.retired {
+		if err := f.close(); err != nil {
+			return fmt.Errorf("blockstore: checkpoint %s: sync block: %w", w.st.name, err)
+		}
+	}
 	if w.sync != nil {
 		if err := w.sync.sync(); err != nil {
-			return fmt.Errorf("blockstore: checkpoint %s: sync block: %w", s.c.cfg.Name, err)
+			return fmt.Errorf("blockstore: checkpoint %s: sync block: %w", w.st.name, err)
 		}
 	}
 	if w.newFiles {

@@ -294,8 +294,14 @@ func (s *fileStream) shutdown(sync bool) {
 	s.closed = true
 	if sync {
 		s.be.closeFiles()
-	} else if b := s.be.active; b != nil {
-		s.be.closeFile(b, false)
+	} else {
+		if b := s.be.active; b != nil {
+			s.be.closeFile(b, false)
+		}
+		for _, f := range s.be.unsynced {
+			f.close()
+		}
+		s.be.unsynced = nil
 	}
 	s.e.cache.dropStream(s.id)
 }
