@@ -71,10 +71,10 @@ const (
 	// whose record went straight to the file. Its body is u64 file offset,
 	// u32 record length, then the message body without header and data
 	// (time, ttl, subject) and uvarint header and data lengths.
-	kindStub = 4
-	kindMask   = 0x0F
-	recS2      = 0x10
-	recSealed  = 0x20
+	kindStub  = 4
+	kindMask  = 0x0F
+	recS2     = 0x10
+	recSealed = 0x20
 
 	// maxRecord bounds one record's length field; a message is at most
 	// maxPayload of header and of data plus a subject.
