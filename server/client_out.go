@@ -251,7 +251,6 @@ func (c *client) writeInline() bool {
 		err = werr
 	}
 	n = max(n, 0)
-	c.outBytes.Add(int64(n))
 
 	var rest [][]byte
 	if err == nil {
@@ -335,7 +334,6 @@ func (c *client) flushOutbound() bool {
 		c.out.iov = append(c.out.iov[:0], q...)
 		n, err := c.out.iov.WriteTo(c.conn)
 		clear(c.out.iov[:cap(c.out.iov)])
-		c.outBytes.Add(n)
 
 		var rest [][]byte
 		if err != nil && isTimeout(err) && n > 0 && o.WriteTimeout == "retry" && !closed {

@@ -165,7 +165,10 @@ func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, d
 	if dst.srv.trace.Load() {
 		dst.traceMsgOut(subject, sub.sid, reply, hdrLen, payload, withHdr)
 	}
+	// Per connection, out_bytes counts what was delivered (headers and
+	// payload), as the reference does, not protocol bytes written.
 	dst.outMsgs.Add(1)
+	dst.outBytes.Add(int64(len(payload)))
 	c.stOut++
 	c.stOutB += int64(len(payload))
 	c.pcd.add(dst)
