@@ -147,3 +147,10 @@ func (l *memLogger) contains(sub string) bool {
 	}
 	return false
 }
+
+func decode(t testing.TB, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode: %v\n%s", err, b)
+	}
+}
