@@ -41,7 +41,7 @@ func (f *fakeJS) Accounts(withConsumers bool) []monitor.JSAccount {
 
 // startWithSource runs a core server whose options enable JetStream (start
 // false: created but not started) and monitoring fed by js.
-func startWithSource(t *testing.T, start bool, js monitor.JetStream) *monitor.Server {
+func startWithSource(t testing.TB, start bool, js monitor.JetStream) *monitor.Server {
 	t.Helper()
 	o := opts.Default()
 	o.Host, o.Port = "127.0.0.1", opts.RandomPort

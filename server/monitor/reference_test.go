@@ -325,6 +325,13 @@ func TestReferenceComparison(t *testing.T) {
 				if d := compareShapes(rv, ov, rulesFor(c.name)); len(d) > 0 {
 					t.Errorf("differs from the reference:\n  %s", strings.Join(d, "\n  "))
 				}
+				d, err := compareOrder(ref.Body, ours.Body, rulesFor(c.name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(d) > 0 {
+					t.Errorf("field order differs from the reference:\n  %s", strings.Join(d, "\n  "))
+				}
 			}
 		})
 	}

@@ -199,3 +199,111 @@ func TestCompareShapes(t *testing.T) {
 		})
 	}
 }
+
+// keyOrders records, for every object path of a document, its keys in the
+// order they appear (for arrays, the order of first appearance across the
+// elements).
+func keyOrders(doc []byte) (map[string][]string, error) {
+	dec := json.NewDecoder(strings.NewReader(string(doc)))
+	out := map[string][]string{}
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k := kt.(string)
+				if !slices.Contains(out[path], k) {
+					out[path] = append(out[path], k)
+				}
+				if err := walk(join(path, k)); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for dec.More() {
+				if err := walk(path + "[]"); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	return out, walk("")
+}
+
+// compareOrder reports objects whose keys common to both documents come in
+// a different order (tools and people reading the JSON expect the
+// reference's layout).
+func compareOrder(ref, ours []byte, rules shapeRules) ([]string, error) {
+	ro, err := keyOrders(ref)
+	if err != nil {
+		return nil, err
+	}
+	oo, err := keyOrders(ours)
+	if err != nil {
+		return nil, err
+	}
+	var diffs []string
+	for path, rk := range ro {
+		if rules.opaque[path] || opaqueParent(path, rules) {
+			continue
+		}
+		ok := oo[path]
+		var common, mine []string
+		for _, k := range rk {
+			if slices.Contains(ok, k) {
+				common = append(common, k)
+			}
+		}
+		for _, k := range ok {
+			if slices.Contains(rk, k) {
+				mine = append(mine, k)
+			}
+		}
+		if !slices.Equal(common, mine) {
+			diffs = append(diffs, fmt.Sprintf("%s: keys in order %v, reference %v", orRoot(path), mine, common))
+		}
+	}
+	sort.Strings(diffs)
+	return diffs, nil
+}
+
+func opaqueParent(path string, rules shapeRules) bool {
+	for p := range rules.opaque {
+		if strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[]") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCompareOrder(t *testing.T) {
+	cases := []struct {
+		name, ref, ours string
+		want            int
+	}{
+		{"same", `{"a":1,"b":{"c":1,"d":2}}`, `{"a":2,"b":{"c":1,"d":2}}`, 0},
+		{"extra keys ignored", `{"a":1,"b":2}`, `{"x":0,"a":1,"y":0,"b":2}`, 0},
+		{"swapped", `{"a":1,"b":2}`, `{"b":2,"a":1}`, 1},
+		{"nested in array", `{"l":[{"a":1,"b":2}]}`, `{"l":[{"b":2,"a":1}]}`, 1},
+		{"opaque", `{"cfg":{"a":1,"b":2}}`, `{"cfg":{"b":2,"a":1}}`, 0},
+	}
+	for _, c := range cases {
+		got, err := compareOrder([]byte(c.ref), []byte(c.ours), shapeRules{opaque: map[string]bool{"cfg": true}})
+		if err != nil || len(got) != c.want {
+			t.Errorf("%s: %v %v", c.name, got, err)
+		}
+	}
+}
