@@ -51,16 +51,17 @@ type clientMeta struct {
 // as in the reference.
 const DefaultMaxClosedClients = 10000
 
-// closedRing keeps the most recent closed connections.
+// closedRing keeps the most recent closed connections. It grows as
+// connections close, up to its size, so a quiet server holds little.
 type closedRing struct {
 	mu   sync.Mutex
 	buf  []ClientInfo
-	next int
+	next int // once full: the oldest entry, overwritten next
 	full bool
 }
 
 // add records ci; size is max_closed_clients (0: the default, negative:
-// keep none). The ring is sized on first use.
+// keep none).
 func (r *closedRing) add(ci ClientInfo, size int) {
 	if size == 0 {
 		size = DefaultMaxClosedClients
@@ -70,22 +71,18 @@ func (r *closedRing) add(ci ClientInfo, size int) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.buf == nil {
-		r.buf = make([]ClientInfo, size)
+	if !r.full {
+		r.buf = append(r.buf, ci)
+		r.full = len(r.buf) >= size
+		return
 	}
 	r.buf[r.next] = ci
-	r.next++
-	if r.next == len(r.buf) {
-		r.next, r.full = 0, true
-	}
+	r.next = (r.next + 1) % len(r.buf)
 }
 
 func (r *closedRing) list() []ClientInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.full {
-		return append([]ClientInfo(nil), r.buf[:r.next]...)
-	}
 	out := make([]ClientInfo, 0, len(r.buf))
 	out = append(out, r.buf[r.next:]...)
 	return append(out, r.buf[:r.next]...)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -80,4 +81,33 @@ func TestFirstPingMeasuresRTT(t *testing.T) {
 		cl := s.Clients()
 		return len(cl) == 1 && cl[0].RTT > 0
 	})
+}
+
+// TestClosedRing: the history keeps the last max_closed_clients entries,
+// oldest first; a negative size keeps none.
+func TestClosedRing(t *testing.T) {
+	cases := []struct {
+		size, adds int
+		want       []uint64
+	}{
+		{size: 3, adds: 2, want: []uint64{1, 2}},
+		{size: 3, adds: 3, want: []uint64{1, 2, 3}},
+		{size: 3, adds: 7, want: []uint64{5, 6, 7}},
+		{size: 1, adds: 4, want: []uint64{4}},
+		{size: -1, adds: 4, want: nil},
+		{size: 0, adds: 2, want: []uint64{1, 2}},
+	}
+	for _, c := range cases {
+		var r closedRing
+		for i := 1; i <= c.adds; i++ {
+			r.add(ClientInfo{CID: uint64(i)}, c.size)
+		}
+		var got []uint64
+		for _, ci := range r.list() {
+			got = append(got, ci.CID)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("size %d after %d: %v, want %v", c.size, c.adds, got, c.want)
+		}
+	}
 }
