@@ -301,7 +301,7 @@ func (c *client) teardown() {
 	delete(s.clients, c.cid)
 	s.mu.Unlock()
 	if c.kind == kindClient {
-		s.closed.add(c.snapshot(true, subs), s.getOpts().MaxClosedClients)
+		s.closed.add(c.snapshot(true, subs, true), s.getOpts().MaxClosedClients)
 	}
 	c.Debugf("Client connection closed: %s", reason)
 }

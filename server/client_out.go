@@ -145,12 +145,8 @@ func (c *client) signalFlush() {
 // goroutine on the request/reply path; whatever the socket does not take
 // at once is left to the writer, so a slow receiver never blocks us.
 func (c *client) flushClients() {
-	for _, cl := range c.pcd.list {
-		if !cl.writeInline() {
-			cl.signalFlush()
-		}
-	}
-	c.pcd.reset()
+	// Counters first: a client that sees the answer to its PING (written
+	// below) must find everything it sent before in the statistics.
 	if c.stIn > 0 || c.stOut > 0 {
 		st := &c.srv.stats
 		c.inMsgs.Add(c.stIn)
@@ -161,6 +157,12 @@ func (c *client) flushClients() {
 		st.OutBytes.Add(c.stOutB)
 		c.stIn, c.stInBytes, c.stOut, c.stOutB = 0, 0, 0, 0
 	}
+	for _, cl := range c.pcd.list {
+		if !cl.writeInline() {
+			cl.signalFlush()
+		}
+	}
+	c.pcd.reset()
 }
 
 // pending is the set of clients a read produced output for. Most reads

@@ -89,8 +89,9 @@ func (r *closedRing) list() []ClientInfo {
 }
 
 // snapshot describes c; subs is the subscription list when the caller
-// already took it (at close), nil to read it now.
-func (c *client) snapshot(closed bool, subs []*subscription) ClientInfo {
+// already took it (at close), nil to read it now. Without withSubs only
+// the number of subscriptions is taken.
+func (c *client) snapshot(closed bool, subs []*subscription, withSubs bool) ClientInfo {
 	c.mu.Lock()
 	ci := ClientInfo{
 		CID: c.cid, Kind: "Client", IP: c.host, Port: c.port, Start: c.start,
@@ -102,11 +103,12 @@ func (c *client) snapshot(closed bool, subs []*subscription) ClientInfo {
 		ci.Reason = c.reason.String()
 		ci.SlowClosed = c.reason == SlowConsumerPendingBytes || c.reason == SlowConsumerWriteDeadline
 	}
-	if subs == nil {
+	if subs == nil && withSubs {
 		for _, sub := range c.subs {
 			subs = append(subs, sub)
 		}
 	}
+	ci.NumSubs = len(c.subs)
 	c.mu.Unlock()
 	if c.acc != nil {
 		ci.Account = c.acc.Name
@@ -118,7 +120,9 @@ func (c *client) snapshot(closed bool, subs []*subscription) ClientInfo {
 	ci.OutMsgs, ci.OutBytes = c.outMsgs.Load(), c.outBytes.Load()
 	ci.RTT = time.Duration(c.rtt.Load())
 	ci.Stalls = c.stalls.Load()
-	ci.NumSubs = len(subs)
+	if subs != nil {
+		ci.NumSubs = len(subs)
+	}
 	for _, sub := range subs {
 		ci.SubsDetail = append(ci.SubsDetail, SubDetail{
 			Subject: sub.subject, Queue: sub.queue, Sid: string(sub.sid),
@@ -136,11 +140,17 @@ func (c *client) snapshot(closed bool, subs []*subscription) ClientInfo {
 }
 
 // Clients returns a snapshot of the open client connections, by CID.
-func (s *Server) Clients() []ClientInfo {
+func (s *Server) Clients() []ClientInfo { return s.clientInfos(true) }
+
+// ClientSummaries is Clients without the subscription lists (NumSubs is
+// set): cheaper when they are not wanted.
+func (s *Server) ClientSummaries() []ClientInfo { return s.clientInfos(false) }
+
+func (s *Server) clientInfos(withSubs bool) []ClientInfo {
 	list := s.clientList()
 	out := make([]ClientInfo, 0, len(list))
 	for _, c := range list {
-		out = append(out, c.snapshot(false, nil))
+		out = append(out, c.snapshot(false, nil, withSubs))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].CID < out[j].CID })
 	return out

@@ -111,3 +111,17 @@ func TestClosedRing(t *testing.T) {
 		}
 	}
 }
+
+// TestClientSummaries: the summaries count subscriptions without listing
+// them.
+func TestClientSummaries(t *testing.T) {
+	s := runServer(t, nil)
+	nc := connect(t, s, nats.Name("summary"))
+	nc.SubscribeSync("a")
+	nc.QueueSubscribeSync("b", "q")
+	nc.Flush()
+	sum := s.ClientSummaries()
+	if len(sum) != 1 || sum[0].Name != "summary" || sum[0].NumSubs != 2 || sum[0].Subs != nil || sum[0].SubsDetail != nil {
+		t.Fatalf("summaries %+v", sum)
+	}
+}

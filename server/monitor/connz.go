@@ -115,8 +115,14 @@ func (m *Server) Connz(o ConnzOptions) (*Connz, error) {
 	}
 
 	var list []server.ClientInfo
-	if o.State == ConnOpen || o.State == ConnAll {
+	switch {
+	case o.State == ConnClosed:
+	case o.Subscriptions || o.SubscriptionsDetail:
 		list = m.srv.Clients()
+	default:
+		// Listing every subscription of every connection costs; skip it
+		// when the lists are not shown.
+		list = m.srv.ClientSummaries()
 	}
 	// A connection asked for by id is looked up among the closed ones only
 	// when it is not open.
