@@ -6,7 +6,8 @@
 //
 // Endpoints: / (index), /varz, /connz, /subsz (and /subscriptionsz),
 // /healthz, /jsz, /accountz, /accstatz, /routez, /gatewayz, /leafz,
-// /stacksz and /debug/vars, all under http_base_path.
+// /raftz, /ipqueuesz, /stacksz and /debug/vars, all under
+// http_base_path.
 //
 // The package reads the core server (*server.Server) for connections,
 // subscriptions and counters, and JetStream through the small JetStream
@@ -54,6 +55,8 @@ const (
 	AccountStatzPath = "/accstatz"
 	JszPath          = "/jsz"
 	HealthzPath      = "/healthz"
+	IPQueuesPath     = "/ipqueuesz"
+	RaftzPath        = "/raftz"
 	ExpvarzPath      = "/debug/vars"
 	// subsAliasPath is the old name of /subsz, still served.
 	subsAliasPath = "/subscriptionsz"
@@ -241,6 +244,8 @@ func (m *Server) routes() http.Handler {
 	handle(GatewayzPath, m.counted(GatewayzPath, m.handleGatewayz))
 	handle(LeafzPath, m.counted(LeafzPath, m.handleLeafz))
 	handle(StackszPath, m.handleStacksz)
+	handle(IPQueuesPath, m.handleIPQueuesz)
+	handle(RaftzPath, m.handleRaftz)
 	mux.Handle(m.base+ExpvarzPath, expvar.Handler())
 	return mux
 }

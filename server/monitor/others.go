@@ -246,6 +246,26 @@ func (m *Server) handleLeafz(w http.ResponseWriter, r *http.Request) {
 	m.writeJSON(w, &Leafz{ID: m.srv.ID(), Now: time.Now().UTC(), Leafs: []any{}})
 }
 
+// handleRaftz answers as the reference does without Raft groups (Keel has
+// no clustering yet).
+func (m *Server) handleRaftz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write([]byte("No Raft nodes registered"))
+}
+
+// handleIPQueuesz lists internal queues with their backlog; Keel has none
+// of the reference's, so the list is empty.
+func (m *Server) handleIPQueuesz(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r.URL)
+	q.boolean("all")
+	if q.err != nil {
+		badRequest(w, q.err.Error())
+		return
+	}
+	respond(w, http.StatusOK, []byte("{}"))
+}
+
 // handleStacksz dumps every goroutine's stack, for debugging a stuck
 // server; it takes no lock, so it answers even then.
 func (m *Server) handleStacksz(w http.ResponseWriter, r *http.Request) {

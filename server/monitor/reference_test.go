@@ -78,6 +78,8 @@ var refCases = []refCase{
 	{name: "routez", path: "/routez"},
 	{name: "gatewayz", path: "/gatewayz"},
 	{name: "leafz", path: "/leafz"},
+	{name: "raftz", path: "/raftz", exact: true},
+	{name: "ipqueuesz", path: "/ipqueuesz", exact: true},
 	// Errors: the reference's statuses and texts.
 	{name: "err_sort", path: "/connz?sort=foo", exact: true},
 	{name: "err_sort_stop_open", path: "/connz?sort=stop", exact: true},
