@@ -165,16 +165,31 @@ func New(o *opts.Options, src Sources, l logger.Logger) (*Server, error) {
 }
 
 // SetJetStream connects (or, with nil, disconnects) the JetStream layer.
-func (m *Server) SetJetStream(js JetStream) { m.js.Store(&jsBox{js}) }
+// Like every method here it does nothing on a nil Server (no monitoring
+// configured), so callers need not check.
+func (m *Server) SetJetStream(js JetStream) {
+	if m != nil {
+		m.js.Store(&jsBox{js})
+	}
+}
 
 // SetConfigDigest sets config_digest, e.g. after a configuration reload.
-func (m *Server) SetConfigDigest(d string) { m.digest.Store(&d) }
+func (m *Server) SetConfigDigest(d string) {
+	if m != nil {
+		m.digest.Store(&d)
+	}
+}
 
 func (m *Server) jetStream() JetStream { return m.js.Load().js }
 
 // Handler serves the monitoring endpoints (for embedding in another HTTP
-// server, and for tests).
-func (m *Server) Handler() http.Handler { return m.handler }
+// server, and for tests); nil on a nil Server.
+func (m *Server) Handler() http.Handler {
+	if m == nil {
+		return nil
+	}
+	return m.handler
+}
 
 // Addr is the listening address, nil when not listening.
 func (m *Server) Addr() net.Addr {

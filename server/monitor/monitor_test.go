@@ -18,7 +18,9 @@ func TestStartWithoutPort(t *testing.T) {
 	if m != nil || err != nil {
 		t.Fatalf("no http_port: %v, %v", m, err)
 	}
-	if err := m.Close(); err != nil || m.Addr() != nil || m.URL() != "" {
+	m.SetConfigDigest("sha256:x")
+	m.SetJetStream(nil)
+	if err := m.Close(); err != nil || m.Addr() != nil || m.URL() != "" || m.Handler() != nil {
 		t.Fatal("a nil monitor must be inert")
 	}
 }
