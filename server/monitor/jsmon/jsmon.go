@@ -52,8 +52,9 @@ func (s Source) Overview() monitor.JSOverview {
 }
 
 // Accounts reports the global account, the only one with JetStream until
-// multiple accounts land.
-func (s Source) Accounts(withConsumers bool) []monitor.JSAccount {
+// multiple accounts land. Consumer details are asked for in vain: there is
+// no consumer layer yet to describe them.
+func (s Source) Accounts(bool) []monitor.JSAccount {
 	st := s.js.AccountStats()
 	a := monitor.JSAccount{
 		Name:           server.GlobalAccountName,
@@ -68,7 +69,5 @@ func (s Source) Accounts(withConsumers bool) []monitor.JSAccount {
 			Name: ss.Name, Created: ss.Created, Config: ss.Config, State: ss.State,
 		})
 	}
-	// No consumer layer yet: consumer details stay empty.
-	_ = withConsumers
 	return []monitor.JSAccount{a}
 }
