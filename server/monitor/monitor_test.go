@@ -172,7 +172,7 @@ func TestAccountsAndEmptyEndpoints(t *testing.T) {
 		t.Fatalf("accountz %+v", az)
 	}
 	getJSON(t, n, "/accountz?acc=$G", &az)
-	if a := az.Account; a == nil || a.AccountName != "$G" || !a.JetStream || a.ClientCnt != 1 || a.SubCnt == 0 || !a.Complete || a.Sublist == nil {
+	if a := az.Account; a == nil || a.AccountName != "$G" || a.LastUpdate.IsZero() || !a.JetStream || a.ClientCnt != 1 || a.SubCnt == 0 || !a.Complete || a.Sublist == nil {
 		t.Fatalf("account detail %+v", az.Account)
 	}
 	var st monitor.AccountStatz

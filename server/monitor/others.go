@@ -99,12 +99,15 @@ func (m *Server) handleAccountz(w http.ResponseWriter, r *http.Request) {
 	st := totals.stats()
 	az.Account = &AccountInfo{
 		AccountName: a.Name,
-		Complete:    true,
-		JetStream:   m.jetStreamAccount(a.Name),
-		ClientCnt:   a.NumClients(),
-		SubCnt:      a.NumSubscriptions(),
-		NameTag:     a.Name,
-		Sublist:     &st,
+		// Accounts come from the configuration: they were last updated
+		// when it was loaded.
+		LastUpdate: m.srv.ConfigLoadTime().UTC(),
+		Complete:   true,
+		JetStream:  m.jetStreamAccount(a.Name),
+		ClientCnt:  a.NumClients(),
+		SubCnt:     a.NumSubscriptions(),
+		NameTag:    a.Name,
+		Sublist:    &st,
 	}
 	m.writeJSON(w, az)
 }
