@@ -27,6 +27,8 @@ import (
 func init() {
 	// JetStream is started by launch: -js and jetstream {} take effect.
 	opts.JetStreamWired = true
+	// HTTP monitoring (-m, http_port) is started by launch too.
+	opts.MonitoringWired = true
 }
 
 // version is Keel's release, set with -ldflags "-X main.version=...".
@@ -158,6 +160,9 @@ func serve(cmd *opts.Command, o *opts.Options, digest string, stderr io.Writer) 
 		return exitError
 	}
 	r.node, r.s = n, n.Server()
+	if o.ConfigFile != "" {
+		n.Monitor().SetConfigDigest(digest)
+	}
 	r.handleSignals()
 	if err := n.Shutdown(); err != nil {
 		return exitError

@@ -51,6 +51,7 @@ func (r *runner) reload() {
 	}
 	if next.ConfigFile != "" {
 		r.log.Noticef("Reloaded configuration file: %s (%s)", next.ConfigFile, digest)
+		r.node.Monitor().SetConfigDigest(digest)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/keelhq/keel/server"
 	"github.com/keelhq/keel/server/jetstream"
 	"github.com/keelhq/keel/server/logger"
+	"github.com/keelhq/keel/server/monitor"
+	"github.com/keelhq/keel/server/monitor/jsmon"
 	"github.com/keelhq/keel/server/opts"
 )
 
@@ -19,6 +21,7 @@ import (
 type Node struct {
 	srv *server.Server
 	js  *jetstream.JetStream
+	mon *monitor.Server // nil without http_port
 	log logger.Logger
 
 	stopOnce sync.Once
@@ -52,7 +55,20 @@ func Start(o *opts.Options, l logger.Logger) (*Node, error) {
 			return nil, fmt.Errorf("launch: %w", err)
 		}
 	}
+	// Monitoring listens before clients can connect, as in nats-server.
+	src := monitor.Sources{Server: s}
+	if n.js != nil {
+		src.JetStream = jsmon.New(n.js)
+	}
+	if n.mon, err = monitor.Start(s.Options(), src, l); err != nil {
+		if n.js != nil {
+			n.js.Shutdown()
+		}
+		s.Shutdown()
+		return nil, fmt.Errorf("launch: %w", err)
+	}
 	if err := s.Start(); err != nil {
+		n.mon.Close()
 		if n.js != nil {
 			n.js.Shutdown()
 		}
@@ -74,6 +90,10 @@ func (n *Node) Server() *server.Server { return n.srv }
 // JetStream is the JetStream layer, nil when it is not enabled.
 func (n *Node) JetStream() *jetstream.JetStream { return n.js }
 
+// Monitor is the HTTP monitoring server, nil without http_port (its
+// methods are safe on nil).
+func (n *Node) Monitor() *monitor.Server { return n.mon }
+
 // ClientURL is a nats:// URL clients on this machine can use.
 func (n *Node) ClientURL() string { return n.srv.ClientURL() }
 
@@ -82,6 +102,7 @@ func (n *Node) ClientURL() string { return n.srv.ClientURL() }
 // once and from any goroutine.
 func (n *Node) Shutdown() error {
 	n.stopOnce.Do(func() {
+		n.mon.Close()
 		if n.js != nil {
 			if err := n.js.Shutdown(); err != nil {
 				n.log.Errorf("%v", err)
