@@ -242,6 +242,8 @@ func errorResponse(typ string, err *jsapi.ApiError) any {
 		return &jsapi.StreamNamesResponse{ApiResponse: base}
 	case jsapi.StreamListResponseType:
 		return &jsapi.StreamListResponse{ApiResponse: base, Streams: []*jsapi.StreamInfo{}}
+	case jsapi.StreamRestoreResponseType:
+		return &jsapi.StreamRestoreResponse{ApiResponse: base}
 	}
 	return &base
 }

@@ -1,39 +1,72 @@
 package jetstream
 
 import (
-	"io"
+	"time"
 
 	"github.com/keelhq/keel/blockstore"
 	"github.com/keelhq/keel/server/jetstream/jsapi"
 )
 
-// STREAM.SNAPSHOT and STREAM.RESTORE are not served yet: they belong to the
-// mirrors/sources/backup work that builds on this package. This file is
-// where they go. What they need from the stream core:
-//
-//   - js.HandleAPI(jsapi.APIStreamSnapshot, jsapi.StreamSnapshotResponseType, h)
-//     and the same for jsapi.APIStreamRestore register the handlers.
-//   - snapshotStream writes a stream's consistent image (messages, its
-//     configuration aux record, consumer state aux records) with the
-//     engine's Stream.Snapshot; the chunked delivery protocol
-//     ($JS.SNAPSHOT.ACK...) is the handler's.
-//   - restoreStream turns an uploaded image into a live stream: the engine
-//     restores it (Engine.RestoreStream or blockstore.RestoreMemoryStream),
-//     then installRestored makes it serve, with the configuration from the
-//     request checked by jsapi.CheckStreamRestore.
-//
-// Until then requests on those subjects get no answer, as for any API
-// subject without a handler.
+// $JS.API.STREAM.SNAPSHOT.<stream> and $JS.API.STREAM.RESTORE.<stream>:
+// the checks, in the reference's order, before snapshot.go streams a
+// backup out or restore.go takes one in.
 
-// snapshotStream writes st's snapshot to w.
-func (js *JetStream) snapshotStream(st *stream, w io.Writer) error {
-	return st.store.Snapshot(w)
+func handleStreamSnapshot(js *JetStream, r *Request) {
+	const typ = jsapi.StreamSnapshotResponseType
+	if jsapi.IsEmptyRequest(r.Data) {
+		js.RespondError(r, typ, jsapi.ErrBadRequest())
+		return
+	}
+	st, ok := js.lookup(jsapi.StreamNameFromSubject(r.Subject))
+	if !ok {
+		js.RespondError(r, typ, jsapi.ErrStreamNotFound())
+		return
+	}
+	var req jsapi.JSApiStreamSnapshotRequest
+	if err := js.decode(r.Data, &req); err != nil {
+		js.RespondError(r, typ, jsapi.ErrInvalidJSON(err))
+		return
+	}
+	if err := req.Check(); err != nil {
+		js.RespondError(r, typ, err)
+		return
+	}
+	// A snapshot can take long: not on an API worker.
+	js.transfers.add()
+	go func() {
+		defer js.transfers.done()
+		js.snapshotStream(r, st, &req)
+	}()
+}
+
+func handleStreamRestore(js *JetStream, r *Request) {
+	const typ = jsapi.StreamRestoreResponseType
+	if jsapi.IsEmptyRequest(r.Data) {
+		js.RespondError(r, typ, jsapi.ErrBadRequest())
+		return
+	}
+	var req jsapi.JSApiStreamRestoreRequest
+	if err := js.decode(r.Data, &req); err != nil {
+		js.RespondError(r, typ, jsapi.ErrInvalidJSON(err))
+		return
+	}
+	js.opMu.Lock()
+	cfg, apiErr := jsapi.CheckStreamRestore(jsapi.StreamNameFromSubject(r.Subject), &req, js.limitsEnv())
+	if apiErr == nil && !js.transfers.begin(cfg.Name) {
+		// Another restore of that name is under way.
+		apiErr = jsapi.ErrStreamNameExistRestoreFailed()
+	}
+	js.opMu.Unlock()
+	if apiErr != nil {
+		js.RespondError(r, typ, apiErr)
+		return
+	}
+	js.beginRestore(r, cfg)
 }
 
 // installRestored makes a restored engine stream live under cfg (already
 // checked), recording cfg so a restart finds it. Caller holds js.opMu.
-func (js *JetStream) installRestored(cfg *jsapi.StreamConfig, store blockstore.Stream) (*stream, error) {
-	created := timeNowUTC()
+func (js *JetStream) installRestored(cfg *jsapi.StreamConfig, store blockstore.Stream, created time.Time) (*stream, error) {
 	if err := js.recordConfig(cfg, store, created); err != nil {
 		return nil, err
 	}

@@ -27,6 +27,8 @@ func defaultRoutes() []route {
 		{jsapi.APIStreamPurge, jsapi.StreamPurgeResponseType, handleStreamPurge},
 		{jsapi.APIStreamMsgGet, jsapi.StreamMsgGetResponseType, handleMsgGet},
 		{jsapi.APIStreamMsgDelete, jsapi.StreamMsgDeleteResponseType, handleMsgDelete},
+		{jsapi.APIStreamSnapshot, jsapi.StreamSnapshotResponseType, handleStreamSnapshot},
+		{jsapi.APIStreamRestore, jsapi.StreamRestoreResponseType, handleStreamRestore},
 	}
 }
 
@@ -202,13 +204,15 @@ func handleStreamList(js *JetStream, r *Request) {
 	page, paged := jsapi.Page(js.filteredStreams(req.Subject), req.Offset, jsapi.ListLimit)
 	resp := &jsapi.StreamListResponse{ApiResponse: jsapi.ApiResponse{Type: typ}, ApiPaged: paged, Streams: []*jsapi.StreamInfo{}}
 	for _, st := range page {
-		resp.Streams = append(resp.Streams, &jsapi.StreamInfo{
+		si := &jsapi.StreamInfo{
 			Config:    *st.config(),
 			Created:   st.created.UTC(),
 			State:     st.state(false),
 			Domain:    js.cfg.Domain,
 			TimeStamp: time.Now().UTC(),
-		})
+		}
+		si.Mirror, si.Sources = st.originsInfo()
+		resp.Streams = append(resp.Streams, si)
 	}
 	js.Respond(r, resp)
 }

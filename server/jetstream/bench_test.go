@@ -100,7 +100,7 @@ func TestOriginEntryPoints(t *testing.T) {
 	}
 	// A sourced message may carry what a client may not.
 	hdr := []byte("NATS/1.0\r\nNats-Stream-Source: ORIGIN 5 > > o.a\r\n\r\n")
-	if seq, err := st.storeSourced("o.a", hdr, []byte("x")); err != nil || seq != 1 {
+	if seq, err := st.storeSourced(nil, "o.a", hdr, []byte("x")); err != nil || seq != 1 {
 		t.Fatalf("sourced: %d %v", seq, err)
 	}
 	// A mirrored message lands at the origin's sequence and time.

@@ -206,7 +206,7 @@ func Start(host Host, cfg Config) (*JetStream, error) {
 	begin := time.Now()
 	host.Noticef("Starting JetStream")
 	js := &JetStream{host: host, cfg: cfg, streams: make(map[string]*stream), start: begin, features: defaultFeatures()}
-	js.level.Store(int32(min(streamAPILevel, consumerAPILevelDefault)))
+	js.level.Store(int32(advertisedLevel(noConsumerLayer)))
 	if err := os.MkdirAll(cfg.StoreDir, 0o750); err != nil {
 		return nil, fmt.Errorf("jetstream: create store directory %s: %w", cfg.StoreDir, err)
 	}

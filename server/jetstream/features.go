@@ -7,8 +7,9 @@ import "github.com/keelhq/keel/server/jetstream/jsapi"
 // accepted and ignored: clarification 2) and for the API level Keel
 // advertises (clarification 3).
 //
-// Not built yet: mirrors and sources (and so external origins, origin
-// consumers and origin transforms).
+// Not built yet: origins in another account or domain (external) and
+// origins read through a named durable consumer, which need the consumer
+// layer.
 func defaultFeatures() jsapi.FeatureSet {
 	return jsapi.NewFeatureSet(
 		jsapi.FeatureMsgTTL,
@@ -24,6 +25,8 @@ func defaultFeatures() jsapi.FeatureSet {
 		jsapi.FeatureAtomicPublish,
 		jsapi.FeatureBatchPublish,
 		jsapi.FeatureMsgSchedules,
+		jsapi.FeatureMirror,
+		jsapi.FeatureSources,
 	)
 }
 
@@ -36,12 +39,26 @@ func (js *JetStream) SupportFeature(f jsapi.Feature) {
 }
 
 // streamAPILevel is the highest API level whose stream features are all
-// built: level 1 (per-message TTLs, delete markers) and level 2 (counters,
-// atomic batches, schedules, async persistence). Fast batches (level 4)
-// are built too, but level 3 also covers the snapshot window size, which
-// comes with STREAM.SNAPSHOT; raise this to 5 then.
-const streamAPILevel = 2
+// built: level 1 (per-message TTLs, delete markers), level 2 (counters,
+// atomic batches, schedules, async persistence) and level 3 (the snapshot
+// window size). Level 4 adds fast batches (built) but also sourcing
+// through a durable consumer, and level 5 the detection of a re-created
+// source (built); both wait for the consumer layer.
+const streamAPILevel = 3
 
-// consumerAPILevelDefault is the consumer layer's level until it reports
-// its own with SetConsumerAPILevel: without consumers, none.
-const consumerAPILevelDefault = 0
+// noConsumerLayer is the consumer layer's level until it reports one with
+// SetConsumerAPILevel: there is no consumer API at all.
+const noConsumerLayer = -1
+
+// advertisedLevel is the API level Keel advertises. The lead's rule: while
+// no consumer API exists at all, clients can only use streams, so the
+// stream layer's level is advertised; once the consumer layer reports its
+// level, the lower of the two is, so that a client never switches on a
+// consumer feature Keel lacks (the consumer layer must then reach the
+// stream layer's level not to hold it back).
+func advertisedLevel(consumerLevel int) int {
+	if consumerLevel == noConsumerLayer {
+		return streamAPILevel
+	}
+	return min(consumerLevel, streamAPILevel)
+}

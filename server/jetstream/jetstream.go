@@ -89,6 +89,12 @@ type JetStream struct {
 	streams map[string]*stream
 	closed  bool
 
+	// origins wakes the readers of mirrors and sources waiting for their
+	// origin stream to appear (origins.go).
+	origins originHub
+	// transfers are the snapshots and restores in progress (restore.go).
+	transfers transferSet
+
 	apiTotal  atomic.Uint64
 	apiErrors atomic.Uint64
 	memUsed   atomic.Int64 // bytes held by memory streams
@@ -121,10 +127,11 @@ func (js *JetStream) lookup(name string) (*stream, bool) {
 func (js *JetStream) APILevel() int { return int(js.level.Load()) }
 
 // SetConsumerAPILevel tells JetStream the API level the consumer layer
-// implements; the advertised level is the lower of it and the stream
-// layer's. INFO is refreshed for clients that connect afterwards.
+// implements; the advertised level becomes the lower of it and the stream
+// layer's (see advertisedLevel). INFO is refreshed for clients that
+// connect afterwards.
 func (js *JetStream) SetConsumerAPILevel(level int) {
-	js.level.Store(int32(min(level, streamAPILevel)))
+	js.level.Store(int32(advertisedLevel(max(level, 0))))
 	js.host.SetJetStreamInfo(server.JetStreamInfo{Enabled: true, Domain: js.cfg.Domain, APILevel: js.APILevel()})
 }
 
@@ -154,6 +161,7 @@ func (js *JetStream) Shutdown() error {
 	js.mu.Unlock()
 
 	js.api.stop()
+	js.transfers.wait()
 	for _, st := range streams {
 		st.stop()
 	}

@@ -110,6 +110,7 @@ func (js *JetStream) install(cfg *jsapi.StreamConfig, store blockstore.Stream, c
 	js.mu.Lock()
 	js.streams[cfg.Name] = st
 	js.mu.Unlock()
+	js.origins.streamsChanged()
 	return nil
 }
 

@@ -59,6 +59,13 @@ type stream struct {
 	acks         ackQueue
 	pubAckPrefix []byte
 	bytes        atomic.Int64 // last known stored bytes (usage accounting)
+
+	// watchers are woken (without blocking) after every command applied
+	// to the stream and when it stops: the readers of the mirrors and
+	// sources that copy from it (origins.go). Guarded by mu.
+	watchers []chan struct{}
+	// org runs this stream's own mirror or sources (origins.go).
+	org originSet
 }
 
 type removal struct {
@@ -136,8 +143,13 @@ func (st *stream) start() error {
 	st.rebuildMarkersLocked()
 	st.rebuildSchedulesLocked()
 	st.exp.armLocked(true)
+	st.loadSourcesLocked()
 	st.mu.Unlock()
-	return st.subscribe(cfg)
+	if err := st.subscribe(cfg); err != nil {
+		return err
+	}
+	st.syncOrigins(cfg)
+	return nil
 }
 
 // applyConfigLocked compiles what the configuration drives on the publish
@@ -238,7 +250,10 @@ func (st *stream) stop() {
 		st.mu.Unlock()
 		return
 	}
+	// Record where the sources are before anything else can be stored.
+	st.saveSourcesLocked(true)
 	st.closed = true
+	st.wakeWatchersLocked()
 	subs := append(st.subs, st.dsubs...)
 	st.subs, st.dsubs = nil, nil
 	st.exp.stopLocked()
@@ -256,6 +271,7 @@ func (st *stream) stop() {
 	for _, s := range subs {
 		st.js.host.UnsubscribeInternal(s)
 	}
+	st.org.stopAll()
 }
 
 // onRemove is the engine's removal callback; it runs inside Apply, so
@@ -271,6 +287,9 @@ func (st *stream) onRemove(seq uint64, subj string) {
 func (st *stream) applyLocked() (blockstore.Result, error) {
 	r, err := st.store.Apply(&st.cmd)
 	st.cmd = blockstore.Command{}
+	if err == nil && len(st.watchers) > 0 {
+		st.wakeWatchersLocked()
+	}
 	return r, err
 }
 
@@ -315,12 +334,14 @@ var errStreamClosed = fmt.Errorf("jetstream: stream closed")
 // deletes.
 func (st *stream) info(withDeleted bool) *jsapi.StreamInfo {
 	cfg := *st.config()
-	return &jsapi.StreamInfo{
+	info := &jsapi.StreamInfo{
 		Config:    jsapi.WithDynamicStreamMetadata(cfg, st.js.cfg.ServerVersion, st.js.APILevel()),
 		Created:   st.created.UTC(),
 		State:     st.state(withDeleted),
 		TimeStamp: time.Now().UTC(),
 	}
+	info.Mirror, info.Sources = st.originsInfo()
+	return info
 }
 
 // state converts the engine's state into the API's.

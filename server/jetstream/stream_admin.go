@@ -66,6 +66,7 @@ func (js *JetStream) createStream(cfg *jsapi.StreamConfig) (*stream, error) {
 	js.mu.Lock()
 	js.streams[cfg.Name] = st
 	js.mu.Unlock()
+	js.origins.streamsChanged()
 	return st, nil
 }
 
@@ -89,6 +90,7 @@ func (js *JetStream) deleteStream(st *stream) error {
 	js.mu.Lock()
 	delete(js.streams, st.name)
 	js.mu.Unlock()
+	js.origins.streamsChanged()
 	js.addUsage(st.storage, -st.bytes.Swap(0))
 	if err := js.dropStore(st.config(), st.store); err != nil {
 		return err
@@ -143,8 +145,12 @@ func (st *stream) update(ncfg *jsapi.StreamConfig) error {
 
 	if !slices.Equal(old.Subjects, ncfg.Subjects) || old.AllowDirect != ncfg.AllowDirect ||
 		old.MirrorDirect != ncfg.MirrorDirect || !reflect.DeepEqual(old.Mirror, ncfg.Mirror) {
-		return st.subscribe(ncfg)
+		if err := st.subscribe(ncfg); err != nil {
+			return err
+		}
 	}
+	// Mirror removed (the stream is promoted), sources added or removed.
+	st.syncOrigins(ncfg)
 	return nil
 }
 
