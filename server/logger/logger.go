@@ -1,7 +1,7 @@
 // Package logger writes Keel's log in nats-server's style:
 // "[pid] 2006/01/02 15:04:05.000000 [INF] message", with debug and trace
-// levels switched on by -D and -V, to stderr or to a file that rotates by
-// size.
+// levels switched on by -D and -V, to stderr, to a file that rotates by
+// size, or to a local or remote syslog.
 package logger
 
 // Logger is what every server package logs through.

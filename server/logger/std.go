@@ -30,6 +30,12 @@ type Config struct {
 	// Colors colors the level labels, as nats-server does on a terminal.
 	// Never used for files.
 	Colors bool
+	// Syslog sends the log to the local syslog daemon instead of standard
+	// error; SyslogNetwork and SyslogAddr ("udp", "host:514") to a remote
+	// one. A log file wins over both, as in nats-server.
+	Syslog        bool
+	SyslogNetwork string
+	SyslogAddr    string
 	// Output replaces standard error when File is empty (tests).
 	Output io.Writer
 	// Exit is called by Fatalf after logging; nil means os.Exit(1).
@@ -40,9 +46,9 @@ type Config struct {
 //
 //	[1234] 2006/01/02 15:04:05.000000 [INF] message
 //
-// to standard error or to a file rotated by size. It is safe for
-// concurrent use; a line is formatted outside the lock and written with a
-// single write.
+// to standard error or to a file rotated by size, or sends the messages to
+// syslog. It is safe for concurrent use; a line is formatted outside the
+// lock and written with a single write.
 type Std struct {
 	cfg    Config
 	prefix []byte // "[pid] "
@@ -50,10 +56,12 @@ type Std struct {
 	debug  atomic.Bool
 	trace  atomic.Bool
 
-	mu   sync.Mutex
-	out  io.Writer
-	file *os.File // nil when logging to a writer
-	size int64    // bytes in the current file
+	mu     sync.Mutex
+	out    io.Writer
+	file   *os.File   // nil when logging to a writer
+	size   int64      // bytes in the current file
+	sys    *sysWriter // set once by New: the log goes to syslog
+	closed bool
 }
 
 type level int
@@ -92,6 +100,14 @@ func New(cfg Config) (*Std, error) {
 	}
 	l.debug.Store(cfg.Debug)
 	l.trace.Store(cfg.Trace)
+	if cfg.File == "" && (cfg.Syslog || cfg.SyslogNetwork != "") {
+		sys, err := openSyslog(cfg.SyslogNetwork, cfg.SyslogAddr)
+		if err != nil {
+			return nil, err
+		}
+		l.sys = sys
+		return l, nil
+	}
 	if cfg.File == "" {
 		l.out = cfg.Output
 		if l.out == nil {
@@ -168,6 +184,15 @@ func (l *Std) Tracef(format string, v ...any) {
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 func (l *Std) log(lv level, format string, v []any) {
+	if l.sys != nil {
+		msg := fmt.Sprintf(format, v...)
+		l.mu.Lock()
+		if !l.closed {
+			l.sys.write(lv, msg)
+		}
+		l.mu.Unlock()
+		return
+	}
 	bp := bufPool.Get().(*[]byte)
 	b := append((*bp)[:0], l.prefix...)
 	if l.cfg.Time {
@@ -257,6 +282,13 @@ func (l *Std) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.out = nil
+	if l.sys != nil {
+		if l.closed {
+			return nil
+		}
+		l.closed = true
+		return l.sys.close()
+	}
 	if l.file == nil {
 		return nil
 	}

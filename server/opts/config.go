@@ -26,8 +26,8 @@ func loadFile(path string, strict bool) (*Options, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	o.ConfigFile = path
-	return o, m.Digest(), nil
+	o.ConfigFile, o.ConfigDigest = path, m.Digest()
+	return o, o.ConfigDigest, nil
 }
 
 // FromConfig turns a parsed configuration into options: defaults, then
@@ -119,9 +119,6 @@ func (d *decoder) top(o *Options, m *conf.Map) {
 		"trace_verbose": func(it item) {
 			if b, ok := d.boolean(it); ok {
 				o.TraceVerbose, o.Trace = b, b
-				if b {
-					d.unavailable(it, featTraceVerbose)
-				}
 			}
 		},
 		"trace_headers": func(it item) {
@@ -137,15 +134,10 @@ func (d *decoder) top(o *Options, m *conf.Map) {
 		"log_size_limit":     d.setInt64(&o.LogSizeLimit),
 		"logfile_max_num":    d.setInt(&o.LogMaxFiles),
 		"log_max_num":        d.setInt(&o.LogMaxFiles),
-		"syslog":             warnIfTrue(featSyslog, &o.Syslog),
-		"remote_syslog": func(it item) {
-			if s, ok := d.str(it); ok {
-				o.RemoteSyslog = s
-				d.unavailable(it, featSyslog)
-			}
-		},
-		"pidfile":  d.setStr(&o.PidFile),
-		"pid_file": d.setStr(&o.PidFile),
+		"syslog":             d.setBool(&o.Syslog),
+		"remote_syslog":      d.setStr(&o.RemoteSyslog),
+		"pidfile":            d.setStr(&o.PidFile),
+		"pid_file":           d.setStr(&o.PidFile),
 		"ports_file_dir": func(it item) {
 			if s, ok := d.str(it); ok {
 				o.PortsFileDir = s
@@ -179,29 +171,19 @@ func (d *decoder) top(o *Options, m *conf.Map) {
 		"max_subscription_tokens": func(it item) {
 			d.maxSubTokens(it, &o.MaxSubTokens)
 		},
-		"max_traced_msg_len": func(it item) {
-			d.setInt(&o.MaxTracedMsgLen)(it)
-			if o.MaxTracedMsgLen != 0 {
-				d.unavailable(it, featTracedLen)
-			}
-		},
+		"max_traced_msg_len": d.setInt(&o.MaxTracedMsgLen),
 		"max_closed_clients": func(it item) {
 			d.setInt(&o.MaxClosedClients)(it)
 			if !MonitoringWired {
 				d.unavailable(it, featClosedClients)
 			}
 		},
-		"disable_sublist_cache": warnIfTrue(featSublistCache, &o.DisableSublistCache),
-		"no_sublist_cache":      warnIfTrue(featSublistCache, &o.DisableSublistCache),
+		"disable_sublist_cache": d.setBool(&o.DisableSublistCache),
+		"no_sublist_cache":      d.setBool(&o.DisableSublistCache),
 		"ping_interval":         d.setDur(&o.PingInterval, true),
 		"ping_max":              d.setInt(&o.MaxPingsOut),
 		"write_deadline":        d.setDur(&o.WriteDeadline, true),
-		"write_timeout": func(it item) {
-			d.writeTimeout(&o.WriteTimeout)(it)
-			if o.WriteTimeout != "" && o.WriteTimeout != "default" {
-				d.unavailable(it, featWriteTimeout)
-			}
-		},
+		"write_timeout":         d.writeTimeout(&o.WriteTimeout),
 		"lame_duck_duration": func(it item) {
 			dur, ok := d.duration(it, false)
 			if !ok {
@@ -225,7 +207,7 @@ func (d *decoder) top(o *Options, m *conf.Map) {
 			o.LameDuckGrace = dur
 		},
 		"no_header_support":       d.setBool(&o.NoHeaderSupport),
-		"no_fast_producer_stall":  warnIfTrue(featNoFastProducer, &o.NoFastProducerStall),
+		"no_fast_producer_stall":  d.setBool(&o.NoFastProducerStall),
 		"proxy_protocol":          warnIfTrue(featProxyProtocol, &o.ProxyProtocol),
 		"connect_error_reports":   d.setInt(&o.ConnectErrorReports),
 		"reconnect_error_reports": d.setInt(&o.ReconnectErrorReports),
@@ -367,7 +349,6 @@ func (d *decoder) maxSubTokens(it item, dst *uint8) {
 		d.errorf(it, "%s value can not be negative", it.name())
 	default:
 		*dst = uint8(n)
-		d.unavailable(it, featSubTokens)
 	}
 }
 

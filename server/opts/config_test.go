@@ -369,17 +369,12 @@ func TestOtherBlocksAreParsedAndWarned(t *testing.T) {
 			expect(t, "resolver", o.Resolver, &ResolverOptions{Kind: "FULL", Dir: "/jwt", AllowDelete: true, Interval: 2 * time.Minute})
 		}},
 		{"https_port: 8443", "HTTPS monitoring", func(t *testing.T, o *Options) { expect(t, "https port", o.HTTPSPort, 8443) }},
-		{"syslog: true", "syslog logging", nil},
-		{"remote_syslog: \"udp://h:514\"", "syslog logging", nil},
 		{"prof_port: 6060", "the profiling port", nil},
 		{"ports_file_dir: /tmp", "ports_file_dir", nil},
 		{"proxy_protocol: true", "the PROXY protocol", nil},
 		{"ocsp { mode: always }", "OCSP", func(t *testing.T, o *Options) { expect(t, "ocsp", o.OCSP.Mode, "always") }},
 		{"ocsp_cache: true", "OCSP", nil},
 		{"feature_flags { some_flag: true }", "feature flags", nil},
-		{"max_sub_tokens: 10", "max_sub_tokens", func(t *testing.T, o *Options) { expect(t, "tokens", o.MaxSubTokens, uint8(10)) }},
-		{"write_timeout: close", "write_timeout policies", nil},
-		{"trace_verbose: true", "trace_verbose", nil},
 		{"allow_non_tls: true", "allow_non_tls", nil},
 		{"default_js_domain { A: hub }", "default_js_domain", nil},
 		{"resolver_preload { AAA: \"jwt\" }", "account resolvers", nil},
@@ -395,6 +390,42 @@ func TestOtherBlocksAreParsedAndWarned(t *testing.T) {
 			if tc.check != nil {
 				tc.check(t, o)
 			}
+		})
+	}
+}
+
+// Settings the server honours load without a "not available" warning,
+// and with the value the server reads.
+func TestHonouredSettingsDoNotWarn(t *testing.T) {
+	tests := []struct {
+		conf  string
+		check func(t *testing.T, o *Options)
+	}{
+		{"max_sub_tokens: 10", func(t *testing.T, o *Options) { expect(t, "tokens", o.MaxSubTokens, uint8(10)) }},
+		{"write_timeout: retry", func(t *testing.T, o *Options) { expect(t, "policy", o.WriteTimeout, "retry") }},
+		{"write_timeout: close", func(t *testing.T, o *Options) { expect(t, "policy", o.WriteTimeout, "close") }},
+		{"trace_verbose: true", func(t *testing.T, o *Options) {
+			expect(t, "trace, verbose", [2]bool{o.Trace, o.TraceVerbose}, [2]bool{true, true})
+		}},
+		{"trace_headers: true", func(t *testing.T, o *Options) {
+			expect(t, "trace, headers", [2]bool{o.Trace, o.TraceHeaders}, [2]bool{true, true})
+		}},
+		{"max_traced_msg_len: 64", func(t *testing.T, o *Options) { expect(t, "traced len", o.MaxTracedMsgLen, 64) }},
+		{"disable_sublist_cache: true", func(t *testing.T, o *Options) { expect(t, "no cache", o.DisableSublistCache, true) }},
+		{"no_sublist_cache: true", func(t *testing.T, o *Options) { expect(t, "no cache", o.DisableSublistCache, true) }},
+		{"no_fast_producer_stall: true", func(t *testing.T, o *Options) { expect(t, "no stall", o.NoFastProducerStall, true) }},
+		{"syslog: true", func(t *testing.T, o *Options) { expect(t, "syslog", o.Syslog, true) }},
+		{`remote_syslog: "udp://127.0.0.1:514"`, func(t *testing.T, o *Options) {
+			expect(t, "remote syslog", o.RemoteSyslog, "udp://127.0.0.1:514")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.conf, func(t *testing.T) {
+			o := mustLoad(t, tc.conf)
+			if len(o.Warnings) > 0 {
+				t.Errorf("warnings: %q", o.Warnings)
+			}
+			tc.check(t, o)
 		})
 	}
 }

@@ -234,10 +234,6 @@ func (c *Command) Apply(o *Options) error {
 		{[]string{"ms", "https_port"}, f.HTTPSPort != 0, featHTTPS},
 		{[]string{"profile"}, f.ProfPort != 0, featProfiling},
 		{[]string{"ports_file_dir"}, f.PortsFileDir != "", featPortsFile},
-		{[]string{"s", "syslog"}, f.Syslog, featSyslog},
-		{[]string{"r", "remote_syslog"}, f.RemoteSyslog != "", featSyslog},
-		{[]string{"VV", "DVV"}, c.multi.vv || c.multi.dvv, featTraceVerbose},
-		{[]string{"max_traced_msg_len"}, f.MaxTracedMsgLen != 0, featTracedLen},
 		{[]string{"routes", "cluster", "cluster_listen", "cluster_name", "cluster_advertise", "no_advertise", "connect_retries"}, true, featCluster},
 	}
 	for _, w := range warnings {

@@ -41,6 +41,9 @@ const (
 // Options is the complete configuration of one server.
 type Options struct {
 	ConfigFile string
+	// ConfigDigest is the configuration file's digest ("sha256:..."), as
+	// nats-server prints it at start-up and on reload.
+	ConfigDigest string
 	ServerName string
 	Host       string
 	// Port is the client port; RandomPort (-1) asks for any free port. A

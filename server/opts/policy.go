@@ -66,32 +66,25 @@ var (
 
 // Features that do not protect: setting them warns.
 var (
-	featResolver       = feature{name: "account resolvers", plural: true, note: "they only serve operator mode"}
-	featAccounts       = feature{name: "multiple accounts", plural: true, note: "all clients use the global account"}
-	featMappings       = feature{name: "subject mappings", plural: true}
-	featSystemAccount  = feature{name: "the system account"}
-	featCluster        = feature{name: "clustering", note: "this server runs standalone"}
-	featGateway        = feature{name: "gateways", plural: true}
-	featLeafNodes      = feature{name: "leafnodes", plural: true}
-	featWebsocket      = feature{name: "websocket"}
-	featMQTT           = feature{name: "MQTT"}
-	featHTTPS          = feature{name: "HTTPS monitoring"}
-	featSyslog         = feature{name: "syslog logging", note: "the log goes to standard error or log_file"}
-	featProfiling      = feature{name: "the profiling port"}
-	featPortsFile      = feature{name: "ports_file_dir"}
-	featProxyProtocol  = feature{name: "the PROXY protocol"}
-	featProxies        = feature{name: "trusted proxies", plural: true}
-	featOCSP           = feature{name: "OCSP"}
-	featFeatureFlags   = feature{name: "feature flags", plural: true}
-	featJSDomains      = feature{name: "default_js_domain"}
-	featSubTokens      = feature{name: "max_sub_tokens"}
-	featWriteTimeout   = feature{name: "write_timeout policies other than default", plural: true}
-	featAllowNonTLS    = feature{name: "allow_non_tls"}
-	featTraceVerbose   = feature{name: "trace_verbose (tracing the system account)"}
-	featSublistCache   = feature{name: "disabling the subscription match cache"}
-	featNoFastProducer = feature{name: "no_fast_producer_stall", note: "fast producers are stalled before max_pending"}
-	featTracedLen      = feature{name: "max_traced_msg_len"}
-	featClosedClients  = feature{name: "max_closed_clients", note: "it sizes the closed connections kept for monitoring"}
+	featResolver      = feature{name: "account resolvers", plural: true, note: "they only serve operator mode"}
+	featAccounts      = feature{name: "multiple accounts", plural: true, note: "all clients use the global account"}
+	featMappings      = feature{name: "subject mappings", plural: true}
+	featSystemAccount = feature{name: "the system account"}
+	featCluster       = feature{name: "clustering", note: "this server runs standalone"}
+	featGateway       = feature{name: "gateways", plural: true}
+	featLeafNodes     = feature{name: "leafnodes", plural: true}
+	featWebsocket     = feature{name: "websocket"}
+	featMQTT          = feature{name: "MQTT"}
+	featHTTPS         = feature{name: "HTTPS monitoring"}
+	featProfiling     = feature{name: "the profiling port"}
+	featPortsFile     = feature{name: "ports_file_dir"}
+	featProxyProtocol = feature{name: "the PROXY protocol"}
+	featProxies       = feature{name: "trusted proxies", plural: true}
+	featOCSP          = feature{name: "OCSP"}
+	featFeatureFlags  = feature{name: "feature flags", plural: true}
+	featJSDomains     = feature{name: "default_js_domain"}
+	featAllowNonTLS   = feature{name: "allow_non_tls"}
+	featClosedClients = feature{name: "max_closed_clients", note: "it sizes the closed connections kept for monitoring"}
 )
 
 // Features whose settings are complete here but whose serving code is not

@@ -19,22 +19,41 @@ type Change struct {
 
 func (c Change) String() string { return c.Key + " = " + c.New }
 
-// reloadable lists the Options fields a running server can change, as
-// nats-server allows on reload. It must agree with server.Reload, which
-// applies them.
+// reloadable lists the Options fields a running Keel changes on reload.
+// It is the one list: cmd/keel checks a reload (and -t --test_reload)
+// with CheckReload, and server.Reload applies what it allows.
+//
+// A field is here when nats-server reloads it too and Keel either applies
+// the new value or has nothing to apply beyond the warning the setting
+// already carries (ports_file_dir, prof_block_rate, the route error
+// report throttles). Everything else refuses the reload as a whole, as
+// nats-server does, notably max_subscriptions, max_pending, the lame duck
+// settings, no_header_support, max_sub_tokens, write_timeout,
+// disable_sublist_cache and the log rotation sizes: the reference
+// refuses those too, so a file that reloads on one server reloads on the
+// other.
 var reloadable = map[string]bool{
-	"Debug": true, "Trace": true, "Logtime": true, "LogFile": true,
-	"LogSizeLimit": true, "LogMaxFiles": true,
-	"MaxConn": true, "MaxSubs": true, "MaxPayload": true, "MaxControlLine": true,
-	"MaxPending": true, "WriteDeadline": true, "PingInterval": true, "MaxPingsOut": true,
-	"AuthTimeout": true, "Username": true, "Password": true, "Authorization": true,
-	"LameDuckDuration": true, "LameDuckGrace": true,
-	"ClientAdvertise": true, "NoHeaderSupport": true,
+	// Logging and tracing: cmd/keel builds a new logger, the server
+	// switches its debug and trace levels.
+	"Debug": true, "Trace": true, "TraceVerbose": true, "TraceHeaders": true,
+	"Logtime": true, "LogtimeUTC": true, "LogFile": true, "MaxTracedMsgLen": true,
+	"Syslog": true, "RemoteSyslog": true,
+	// Authorization: clients whose credentials no longer pass are closed.
+	"Username": true, "Password": true, "Authorization": true, "AuthTimeout": true,
+	// Limits the server reads per connection or per message.
+	"MaxConn": true, "MaxPayload": true, "MaxControlLine": true,
+	"PingInterval": true, "MaxPingsOut": true, "WriteDeadline": true,
+	"NoFastProducerStall": true,
+	// What clients and monitoring are told.
+	"ClientAdvertise": true, "Tags": true, "Metadata": true,
+	// Files and settings without effect yet.
+	"PidFile": true, "PortsFileDir": true, "ProfBlockRate": true,
+	"ConnectErrorReports": true, "ReconnectErrorReports": true,
 }
 
 // notCompared are fields that describe where options came from rather
 // than what the server does.
-var notCompared = map[string]bool{"ConfigFile": true, "Warnings": true}
+var notCompared = map[string]bool{"ConfigFile": true, "ConfigDigest": true, "Warnings": true}
 
 // fieldKeys names the configuration key of fields whose key is not their
 // name in snake case.

@@ -34,7 +34,37 @@ func TestCheckReload(t *testing.T) {
 		{"jetstream block", func(o *Options) { o.JetStreamOpts.MaxStore = 1 << 30 }, nil, "jetstream (old=(changed), new=(changed))"},
 		{"token is redacted", func(o *Options) { o.HTTPPort, o.Authorization = 8222, "t" }, nil, "http_port (old=0, new=8222)"},
 		{"cluster", func(o *Options) { o.Cluster.Port = 6222 }, nil, "cluster (old=(none), new=(changed))"},
-		{"warnings and file are not settings", func(o *Options) { o.Warnings, o.ConfigFile = []string{"w"}, "other.conf" }, nil, ""},
+		{"warnings and file are not settings", func(o *Options) {
+			o.Warnings, o.ConfigFile, o.ConfigDigest = []string{"w"}, "other.conf", "sha256:00"
+		}, nil, ""},
+		// What nats-server reloads and Keel applies.
+		{"logging", func(o *Options) {
+			o.LogtimeUTC, o.TraceVerbose, o.TraceHeaders, o.MaxTracedMsgLen = true, true, true, 10
+		}, []Change{
+			{Key: "trace_verbose", Old: "false", New: "true"},
+			{Key: "trace_headers", Old: "false", New: "true"},
+			{Key: "logtime_utc", Old: "false", New: "true"},
+			{Key: "max_traced_msg_len", Old: "0", New: "10"},
+		}, ""},
+		{"pid file and stall", func(o *Options) { o.PidFile, o.NoFastProducerStall = "k.pid", true }, []Change{
+			{Key: "no_fast_producer_stall", Old: "false", New: "true"},
+			{Key: "pid_file", Old: `""`, New: `"k.pid"`},
+		}, ""},
+		{"syslog", func(o *Options) { o.RemoteSyslog = "udp://h:514" }, []Change{
+			{Key: "remote_syslog", Old: `""`, New: `"udp://h:514"`},
+		}, ""},
+		{"tags", func(o *Options) { o.Tags = []string{"a"} }, []Change{{Key: "server_tags", Old: "(none)", New: "[a]"}}, ""},
+		// What nats-server refuses to reload, Keel refuses too.
+		{"max_subscriptions", func(o *Options) { o.MaxSubs = 10 }, nil, "max_subscriptions (old=0, new=10)"},
+		{"max_pending", func(o *Options) { o.MaxPending = 1 << 20 }, nil, "max_pending"},
+		{"lame duck", func(o *Options) { o.LameDuckDuration = time.Minute }, nil, "lame_duck_duration"},
+		{"lame duck grace", func(o *Options) { o.LameDuckGrace = time.Second }, nil, "lame_duck_grace_period"},
+		{"headers", func(o *Options) { o.NoHeaderSupport = true }, nil, "no_header_support"},
+		{"sub tokens", func(o *Options) { o.MaxSubTokens = 3 }, nil, "max_sub_tokens"},
+		{"write timeout", func(o *Options) { o.WriteTimeout = "retry" }, nil, "write_timeout"},
+		{"sublist cache", func(o *Options) { o.DisableSublistCache = true }, nil, "disable_sublist_cache"},
+		{"log size", func(o *Options) { o.LogSizeLimit = 1 << 20 }, nil, "logfile_size_limit"},
+		{"closed clients", func(o *Options) { o.MaxClosedClients = 5 }, nil, "max_closed_clients"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,8 +27,8 @@ Logging Options:
     -l, --log <file>                 File to redirect log output to
     -T, --logtime                    Timestamp log entries (default: true)
         --logtime_utc                Timestamps in UTC instead of the local time zone (default: false)
-    -s, --syslog                     Log to syslog (not available yet)
-    -r, --remote_syslog <addr>       Syslog server address (not available yet)
+    -s, --syslog                     Log to the local syslog
+    -r, --remote_syslog <addr>       Syslog server address (udp://host:514, tcp://host:514 or unix:///dev/log)
     -D, --debug                      Enable debugging output
     -V, --trace                      Trace the raw protocol
     -VV                              Verbose trace (traces the system account as well)

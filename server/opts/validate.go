@@ -2,6 +2,7 @@ package opts
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -106,6 +107,11 @@ func (o *Options) Validate() error {
 		// nats-server would run open here; Keel refuses.
 		add("a password needs a user: without one no authentication would be required")
 	}
+	if o.RemoteSyslog != "" {
+		if _, _, err := SyslogAddr(o.RemoteSyslog); err != nil {
+			add("%v", err)
+		}
+	}
 	if o.LogMaxFiles < 0 {
 		add("logfile_max_num (%d) cannot be negative", o.LogMaxFiles)
 	}
@@ -146,3 +152,20 @@ func (o *Options) Validate() error {
 // defaultSystemAccount is the name of the system account nats-server
 // creates when none is configured.
 const defaultSystemAccount = "$SYS"
+
+// SyslogAddr splits a remote_syslog URL into the network and address to
+// dial: udp://host:port, tcp://host:port or unix:///path, as nats-server
+// accepts them.
+func SyslogAddr(s string) (network, addr string, err error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", "", fmt.Errorf("remote_syslog %q: %w", s, err)
+	}
+	switch u.Scheme {
+	case "udp", "tcp":
+		return u.Scheme, u.Host, nil
+	case "unix":
+		return u.Scheme, u.Path, nil
+	}
+	return "", "", fmt.Errorf("remote_syslog %q: invalid network type %q (udp, tcp or unix)", s, u.Scheme)
+}

@@ -28,6 +28,8 @@ func TestValidate(t *testing.T) {
 		{"mqtt { port: 1883 }", "mqtt requires JetStream to be enabled if running in standalone mode"},
 		{"leafnodes { remotes: [{url: \"nats://h:7422\", account: A}] }", `cannot find local account "A" specified in leafnode remote`},
 		{"jetstream { prev_key: x }", "prev_encryption_key needs encryption_key"},
+		{"remote_syslog: \"syslog.local:514\"", `invalid network type "syslog.local" (udp, tcp or unix)`},
+		{"remote_syslog: \"http://h:514\"", `invalid network type "http"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
@@ -44,6 +46,8 @@ func TestValidate(t *testing.T) {
 		"mqtt { port: 1883 }\njetstream: enabled",
 		"accounts: [A]\nleafnodes { remotes: [{url: \"nats://h:7422\", account: A}] }",
 		"lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"10s\"",
+		"remote_syslog: \"tcp://127.0.0.1:514\"",
+		"remote_syslog: \"unix:///dev/log\"",
 	}
 	for _, conf := range ok {
 		o := mustLoad(t, conf)
