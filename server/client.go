@@ -227,6 +227,7 @@ func (c *client) protocolError(err error) {
 	case errors.Is(err, errClosed):
 		// Already answered and closing.
 	case errors.Is(err, proto.ErrUnknownOp):
+		c.Errorf("Client parser ERROR: %v", err)
 		c.sendErr(errUnknownOp)
 		c.closeConnection(ProtocolViolation, true)
 	case errors.Is(err, proto.ErrMaxControlLine):
@@ -287,8 +288,12 @@ func (c *client) teardown() {
 	clear(c.subs)
 	reason := c.reason
 	c.mu.Unlock()
+	c.Debugf("Client connection closed: %s", reason)
 	for _, sub := range subs {
-		sub.closed.Store(true)
+		if sub.closed.Swap(true) {
+			continue
+		}
+		c.traceDelSub(sub.sid)
 		if c.acc != nil {
 			_ = c.acc.sl.Remove(sub.subject, sub.queue, sub)
 		}
@@ -303,13 +308,12 @@ func (c *client) teardown() {
 	if c.kind == kindClient {
 		s.closed.add(c.snapshot(true, subs, true), s.getOpts().MaxClosedClients)
 	}
-	c.Debugf("Client connection closed: %s", reason)
 }
 
 // sendErr queues "-ERR '<msg>'" and wakes the writer; it may be called
 // from any goroutine (timers send errors too).
 func (c *client) sendErr(msg string) {
-	c.Tracef("->> [-ERR '%s']", msg)
+	c.Tracef("->> [-ERR %s]", msg)
 	c.mu.Lock()
 	if !c.closed {
 		c.out.appendLocked([]byte("-ERR '" + msg + "'\r\n"))

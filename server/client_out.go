@@ -26,6 +26,7 @@ type outbound struct {
 	done     chan struct{}
 	raw      syscall.RawConn // for non-blocking inline writes; nil if unavailable
 	iov      net.Buffers     // writer goroutine's scratch
+	wasSlow  bool            // a write has hit the deadline (writer goroutine only)
 	// stall is closed when a backlog above 3/4 of max_pending has been
 	// worked off; publishers wait on it briefly (see stallFor).
 	stall chan struct{}
@@ -338,12 +339,21 @@ func (c *client) flushOutbound() bool {
 		clear(c.out.iov[:cap(c.out.iov)])
 
 		var rest [][]byte
-		if err != nil && isTimeout(err) && n > 0 && o.WriteTimeout == "retry" && !closed {
-			// write_timeout: retry keeps a client that is slow but
-			// moving: count it, keep what is left, and try again.
+		if err != nil && isTimeout(err) {
+			// Counted and logged once per stalled write, as nats-server
+			// does: "Detected" the first time, "State" while it lasts.
+			state := "Detected"
+			if c.out.wasSlow {
+				state = "State"
+			}
+			c.out.wasSlow = true
 			c.srv.stats.SlowConsumers.Add(1)
-			c.Noticef("Slow Consumer State: WriteDeadline of %v exceeded with %d total bytes.", wd, total)
-			rest, err = unwritten(q, int(n)), nil
+			c.Noticef("Slow Consumer %s: WriteDeadline of %v exceeded with %d chunks of %d total bytes.", state, wd, len(q), total)
+			if n > 0 && o.WriteTimeout == "retry" && !closed {
+				// write_timeout: retry keeps a client that is slow but
+				// moving: keep what is left and try again.
+				rest, err = unwritten(q, int(n)), nil
+			}
 		}
 		c.mu.Lock()
 		c.out.releaseLocked(q, rest)
@@ -360,10 +370,6 @@ func (c *client) flushOutbound() bool {
 			}
 			c.out.dropLocked()
 			c.mu.Unlock()
-			if !alreadyClosed && isTimeout(err) {
-				c.srv.stats.SlowConsumers.Add(1)
-				c.Noticef("Slow Consumer Detected: WriteDeadline of %v exceeded with %d total bytes.", wd, total)
-			}
 			return false
 		}
 		c.mu.Unlock()

@@ -231,8 +231,9 @@ func (c *client) Unsub(sid []byte, max int64) error {
 	sub := c.subs[bstr(sid)]
 	c.mu.Unlock()
 	if sub != nil {
-		if max > 0 && max > sub.nm.Load() {
+		if n := sub.nm.Load(); max > 0 && max > n {
 			sub.max.Store(max)
+			c.Debugf("Deferring actual UNSUB(%s): %d max, %d received", sub.subject, max, n)
 		} else {
 			c.removeSub(sub)
 		}
@@ -249,6 +250,7 @@ func (c *client) removeSub(sub *subscription) {
 	if sub.closed.Swap(true) {
 		return
 	}
+	c.traceDelSub(sub.sid)
 	c.mu.Lock()
 	if cur := c.subs[string(sub.sid)]; cur == sub {
 		delete(c.subs, string(sub.sid))
@@ -259,8 +261,14 @@ func (c *client) removeSub(sub *subscription) {
 
 // Msg implements proto.Handler: one PUB or HPUB with its data.
 func (c *client) Msg(m *proto.Msg, data []byte) error {
+	hdrLen := m.HdrLen
+	if hdrLen == 0 {
+		// HPUB with an empty header block is delivered as a plain MSG,
+		// as nats-server does.
+		hdrLen = -1
+	}
 	if c.srv.trace.Load() {
-		c.traceMsgIn(m, data)
+		c.traceMsgIn(m, hdrLen, data)
 	}
 	if c.copts.Pedantic && !sublist.IsValidLiteralSubject(bstr(m.Subject)) {
 		c.sendErr(errInvalidPubSubj)
@@ -268,39 +276,6 @@ func (c *client) Msg(m *proto.Msg, data []byte) error {
 	if c.copts.Verbose {
 		c.sendOK()
 	}
-	c.processMsg(m.Subject, m.Reply, m.HdrLen, data)
+	c.processMsg(m.Subject, m.Reply, hdrLen, data)
 	return nil
-}
-
-func (c *client) traceMsgIn(m *proto.Msg, data []byte) {
-	switch {
-	case m.HdrLen >= 0 && m.Reply != nil:
-		c.Tracef("<<- [HPUB %s %s %d %d]", m.Subject, m.Reply, m.HdrLen, m.Size)
-	case m.HdrLen >= 0:
-		c.Tracef("<<- [HPUB %s %d %d]", m.Subject, m.HdrLen, m.Size)
-	case m.Reply != nil:
-		c.Tracef("<<- [PUB %s %s %d]", m.Subject, m.Reply, m.Size)
-	default:
-		c.Tracef("<<- [PUB %s %d]", m.Subject, m.Size)
-	}
-	if n := c.srv.getOpts().MaxTracedMsgLen; n > 0 && len(data) > n {
-		c.Tracef("<<- MSG_PAYLOAD: [\"%s...\"]", data[:n])
-		return
-	}
-	c.Tracef("<<- MSG_PAYLOAD: [%q]", data)
-}
-
-// redactConnect hides credentials in traced CONNECT lines.
-func redactConnect(arg []byte) string {
-	var m map[string]any
-	if json.Unmarshal(arg, &m) != nil {
-		return string(arg)
-	}
-	for _, k := range []string{"pass", "auth_token", "sig", "jwt"} {
-		if _, ok := m[k]; ok {
-			m[k] = "[REDACTED]"
-		}
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
 }

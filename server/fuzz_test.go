@@ -21,13 +21,10 @@ func FuzzClientInput(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	s, err := New(opts.Default())
-	if err != nil {
-		f.Fatal(err)
-	}
-	o := *s.Options()
+	o := opts.Default()
 	o.MaxSubs = 5
-	if err := s.Reload(&o); err != nil {
+	s, err := New(o)
+	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -35,6 +35,9 @@ func (c *client) match(subject []byte) *sublist.Result[*subscription] {
 // subscription: all plain ones and one member of each queue group.
 // hdrLen is -1 when the message has no header block.
 func (c *client) processMsg(subject, reply []byte, hdrLen int, data []byte) {
+	if c.kind == kindInternal && c.srv.traceSys.Load() && c.srv.trace.Load() {
+		c.traceInternalPub(subject, reply, hdrLen, data)
+	}
 	r := c.match(subject)
 	delivered := false
 	o := c.srv.getOpts()
@@ -173,18 +176,6 @@ func (c *client) deliver(sub *subscription, subject, reply []byte, hdrLen int, d
 	c.stOutB += int64(len(payload))
 	c.pcd.add(dst)
 	return true
-}
-
-func (c *client) traceMsgOut(subject, sid, reply []byte, hdrLen int, payload []byte, withHdr bool) {
-	op, hdr := "MSG", ""
-	if withHdr {
-		op, hdr = "HMSG", strconv.Itoa(hdrLen)+" "
-	}
-	if len(reply) > 0 {
-		c.Tracef("->> [%s %s %s %s %s%d]", op, subject, sid, reply, hdr, len(payload))
-	} else {
-		c.Tracef("->> [%s %s %s %s%d]", op, subject, sid, hdr, len(payload))
-	}
 }
 
 // unsubscribeAfterMax removes a subscription that reached its UNSUB max.

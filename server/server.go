@@ -9,9 +9,11 @@
 package server
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +55,14 @@ type Server struct {
 	stopping bool
 	ldm      atomic.Bool
 	start    time.Time
+	// traceSys traces the server's own publishes too (trace_verbose),
+	// as nats-server traces its system account with -VV.
+	traceSys atomic.Bool
+
+	announce  sync.Once
+	reloadMu  sync.Mutex // one Reload at a time
+	hooksMu   sync.Mutex
+	shutHooks []func()
 
 	quit       chan struct{} // closed when shutdown begins
 	done       chan struct{} // closed when shutdown is complete
@@ -123,6 +133,7 @@ func New(o *opts.Options) (*Server, error) {
 	s.opts.Store(&cp)
 	s.debug.Store(cp.Debug)
 	s.trace.Store(cp.Trace)
+	s.traceSys.Store(cp.TraceVerbose)
 	s.log.Store(&logBox{logger.Discard{}})
 	s.pubs.New = func() any { return s.newInternalClient() }
 	return s, nil
@@ -277,14 +288,7 @@ func (s *Server) Start() error {
 	o := s.getOpts()
 	s.start = time.Now()
 	s.configTime.Store(s.start.UnixNano())
-	s.Noticef("Starting nats-server compatible Keel")
-	s.Noticef("  Version:  %s", Version)
-	s.Noticef("  Git:      [not set]")
-	s.Noticef("  Name:     %s", s.Name())
-	s.Noticef("  ID:       %s", s.id)
-	for _, w := range o.Warnings {
-		s.Warnf("%s", w)
-	}
+	s.Announce()
 	port := o.Port
 	if port == -1 {
 		port = 0
@@ -299,10 +303,43 @@ func (s *Server) Start() error {
 	s.addr = l.Addr()
 	s.mu.Unlock()
 	s.rebuildInfo()
-	s.Noticef("Listening for client connections on %s", l.Addr())
+	// The configured host, not the socket's: 0.0.0.0 listens on every
+	// address (Go opens it dual-stack), and the line reads as in
+	// nats-server.
+	s.Noticef("Listening for client connections on %s",
+		net.JoinHostPort(o.Host, strconv.Itoa(l.Addr().(*net.TCPAddr).Port)))
 	s.Noticef("Server is ready")
 	go s.acceptLoop(l)
 	return nil
+}
+
+// Announce logs the start-up banner once: version, name, ID, the
+// configuration file and the warnings about its settings. Start calls it;
+// a caller that starts other layers before the listener opens (JetStream)
+// calls it first, so that the log reads in nats-server's order.
+func (s *Server) Announce() {
+	s.announce.Do(func() {
+		o := s.getOpts()
+		s.Noticef("Starting nats-server compatible Keel")
+		s.Noticef("  Version:  %s", Version)
+		s.Noticef("  Git:      [%s]", gitCommit())
+		s.Debugf("  Go build: %s", goVersion)
+		s.Noticef("  Name:     %s", s.Name())
+		if o.JetStream {
+			s.Noticef("  Node:     %s", NodeHash(s.Name()))
+		}
+		s.Noticef("  ID:       %s", s.id)
+		if o.ConfigFile != "" {
+			if o.ConfigDigest != "" {
+				s.Noticef("Using configuration file: %s (%s)", o.ConfigFile, o.ConfigDigest)
+			} else {
+				s.Noticef("Using configuration file: %s", o.ConfigFile)
+			}
+		}
+		for _, w := range o.Warnings {
+			s.Warnf("%s", w)
+		}
+	})
 }
 
 // Run is New followed by Start: a listening server, or an error.
@@ -393,18 +430,23 @@ func (s *Server) Shutdown() {
 	}
 	s.stopping = true
 	l := s.listener
-	clients := make([]*client, 0, len(s.clients))
-	for _, c := range s.clients {
-		clients = append(clients, c)
-	}
 	s.mu.Unlock()
 
+	s.Noticef("Initiating Shutdown...")
 	close(s.quit)
 	if l != nil {
 		l.Close()
 		<-s.acceptDone
 	}
-	for _, c := range clients {
+	s.hooksMu.Lock()
+	hooks := s.shutHooks
+	s.shutHooks = nil
+	s.hooksMu.Unlock()
+	for i := len(hooks) - 1; i >= 0; i-- {
+		hooks[i]()
+	}
+	// No client can join any more: close the ones there are.
+	for _, c := range s.clientList() {
 		c.closeConnection(ServerShutdown, true)
 	}
 	s.conns.Wait()
@@ -412,8 +454,45 @@ func (s *Server) Shutdown() {
 	close(s.done)
 }
 
+// OnShutdown registers fn to run when Shutdown begins: after the listener
+// has stopped accepting and before clients are closed, so that a layer
+// built on the server (JetStream) can still send clients what they wait
+// for (acknowledgements of what is durable). Hooks run once, in reverse
+// order of registration.
+func (s *Server) OnShutdown(fn func()) {
+	s.hooksMu.Lock()
+	s.shutHooks = append(s.shutHooks, fn)
+	s.hooksMu.Unlock()
+}
+
 // WaitForShutdown blocks until Shutdown has completed.
 func (s *Server) WaitForShutdown() { <-s.done }
 
 // goVersion is reported in INFO as "go".
 var goVersion = runtime.Version()
+
+// gitCommit is the commit the binary was built from, as the Go toolchain
+// stamps it, shortened as nats-server prints it; "not set" otherwise.
+func gitCommit() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, st := range bi.Settings {
+			if st.Key == "vcs.revision" && len(st.Value) >= 7 {
+				return st.Value[:7]
+			}
+		}
+	}
+	return "not set"
+}
+
+// NodeHash is the short node name nats-server derives from a server name
+// (8 characters of base 62 from its SHA-256), which JetStream uses to
+// name the server in cluster and placement answers.
+func NodeHash(name string) string {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	sum := sha256.Sum256([]byte(name))
+	var b [8]byte
+	for i := range b {
+		b[i] = digits[int(sum[i])%len(digits)]
+	}
+	return string(b[:])
+}

@@ -114,17 +114,28 @@ func checkConfig(cmd *opts.Command, o *opts.Options, digest string, stderr io.Wr
 	return exitOK
 }
 
-// newLogger builds the logger the options ask for.
+// newLogger builds the logger the options ask for: a log file, else a
+// remote or local syslog, else standard error, as nats-server chooses.
 func newLogger(o *opts.Options) (*logger.Std, error) {
+	var network, addr string
+	if o.RemoteSyslog != "" {
+		var err error
+		if network, addr, err = opts.SyslogAddr(o.RemoteSyslog); err != nil {
+			return nil, err
+		}
+	}
 	return logger.New(logger.Config{
-		File:      o.LogFile,
-		Time:      o.Logtime,
-		UTC:       o.LogtimeUTC,
-		Debug:     o.Debug,
-		Trace:     o.Trace,
-		SizeLimit: o.LogSizeLimit,
-		MaxFiles:  o.LogMaxFiles,
-		Colors:    o.LogFile == "" && logger.StderrIsTerminal(),
+		Syslog:        o.Syslog,
+		SyslogNetwork: network,
+		SyslogAddr:    addr,
+		File:          o.LogFile,
+		Time:          o.Logtime,
+		UTC:           o.LogtimeUTC,
+		Debug:         o.Debug,
+		Trace:         o.Trace,
+		SizeLimit:     o.LogSizeLimit,
+		MaxFiles:      o.LogMaxFiles,
+		Colors:        o.LogFile == "" && logger.StderrIsTerminal(),
 		// Fatal errors are returned through run so that the pid file is
 		// removed; the logger must not exit by itself.
 		Exit: func() {},
@@ -143,16 +154,14 @@ func serve(cmd *opts.Command, o *opts.Options, digest string, stderr io.Writer) 
 	// A reload may replace the logger: always close the current one.
 	defer func() { r.log.Close() }()
 
-	if o.ConfigFile != "" {
-		log.Noticef("Using configuration file: %s (%s)", o.ConfigFile, digest)
-	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile); err != nil {
 			log.Fatalf("%v", err)
 			return exitError
 		}
-		defer func() { removePidFile(o.PidFile, r.log) }()
 	}
+	// The pid file in force at exit: a reload may have moved it.
+	defer func() { removePidFile(r.opts.PidFile, r.log) }()
 	r.trapSignals()
 	n, err := launch.Start(o, log)
 	if err != nil {

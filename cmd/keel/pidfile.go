@@ -19,6 +19,9 @@ func writePidFile(path string) error {
 
 // removePidFile removes the pid file at exit, if it is still ours.
 func removePidFile(path string, log logger.Logger) {
+	if path == "" {
+		return
+	}
 	b, err := os.ReadFile(path)
 	if err != nil || string(b) != strconv.Itoa(os.Getpid()) {
 		return

@@ -40,6 +40,9 @@ func Start(o *opts.Options, l logger.Logger) (*Node, error) {
 		return nil, err
 	}
 	s.SetLogger(l)
+	// The server's banner comes first, then JetStream's, as nats-server
+	// logs them.
+	s.Announce()
 	n := &Node{srv: s, log: l, done: make(chan struct{})}
 	// JetStream starts before the listener opens, as in nats-server, so
 	// that no client ever sees a server without the $JS.API it announces.
@@ -54,6 +57,10 @@ func Start(o *opts.Options, l logger.Logger) (*Node, error) {
 		if n.js, err = jetstream.Start(s, cfg); err != nil {
 			return nil, fmt.Errorf("launch: %w", err)
 		}
+		// However the server comes to shut down (a signal, lame duck
+		// mode, an error below), JetStream stops first, while clients
+		// are still connected to receive the acks it releases.
+		s.OnShutdown(n.stopJetStream)
 	}
 	// Monitoring listens before clients can connect, as in nats-server.
 	src := monitor.Sources{Server: s}
@@ -61,22 +68,16 @@ func Start(o *opts.Options, l logger.Logger) (*Node, error) {
 		src.JetStream = jsmon.New(n.js)
 	}
 	if n.mon, err = monitor.Start(s.Options(), src, l); err != nil {
-		if n.js != nil {
-			n.js.Shutdown()
-		}
 		s.Shutdown()
 		return nil, fmt.Errorf("launch: %w", err)
 	}
 	if err := s.Start(); err != nil {
 		n.mon.Close()
-		if n.js != nil {
-			n.js.Shutdown()
-		}
 		s.Shutdown()
 		return nil, err
 	}
-	// However the server comes to shut down (a signal, lame duck mode),
-	// JetStream stops with it.
+	// However the server comes to shut down, the node (monitoring) stops
+	// with it.
 	go func() {
 		<-s.ShutdownStarted()
 		n.Shutdown()
@@ -97,23 +98,25 @@ func (n *Node) Monitor() *monitor.Server { return n.mon }
 // ClientURL is a nats:// URL clients on this machine can use.
 func (n *Node) ClientURL() string { return n.srv.ClientURL() }
 
-// Shutdown stops JetStream (releasing the acks that are durable and
-// closing the store cleanly) and then the server. Safe to call more than
-// once and from any goroutine.
+// Shutdown stops monitoring and the server, which stops JetStream first
+// (releasing the acks that are durable and closing the store cleanly).
+// Safe to call more than once and from any goroutine.
 func (n *Node) Shutdown() error {
 	n.stopOnce.Do(func() {
 		n.mon.Close()
-		if n.js != nil {
-			if err := n.js.Shutdown(); err != nil {
-				n.log.Errorf("%v", err)
-				n.stopErr = err
-			}
-		}
 		n.srv.Shutdown()
 		close(n.done)
 	})
 	<-n.done
 	return n.stopErr
+}
+
+// stopJetStream runs as the server's shutdown hook.
+func (n *Node) stopJetStream() {
+	if err := n.js.Shutdown(); err != nil {
+		n.log.Errorf("%v", err)
+		n.stopErr = err
+	}
 }
 
 // WaitForShutdown blocks until the node has shut down.
