@@ -32,8 +32,10 @@
 // Files: enable.go (configuration, start), api_*.go (handlers),
 // stream*.go (the stream and its publish path), ack_queue.go (durable
 // acks), dedup.go, limits.go, advisories.go, account_info.go (usage for
-// $JS.API.INFO and monitoring), recover.go (restart), origins.go and
-// api_snapshot.go (where mirrors, sources, snapshots and restores plug in).
+// $JS.API.INFO and monitoring), recover.go (restart), origins.go,
+// mirror.go, source.go, source_counter.go (mirrors and sources on the same
+// server), api_snapshot.go, snapshot.go, restore.go (backups over the
+// chunked snapshot protocol).
 package jetstream
 
 import (

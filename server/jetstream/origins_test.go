@@ -462,3 +462,30 @@ func TestOriginsKillRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestSourcedCountersAddUp: a counter stream sourcing counter streams
+// keeps their sum, with the reference's Nats-Counter-Sources bookkeeping.
+func TestSourcedCountersAddUp(t *testing.T) {
+	n := startNode(t, "", nil)
+	_, js := connect(t, n)
+	c := ctx(t)
+	mustStream(t, js, jetstream.StreamConfig{Name: "C1", Subjects: []string{"c1.>"}, AllowMsgCounter: true})
+	mustStream(t, js, jetstream.StreamConfig{Name: "C2", Subjects: []string{"c2.>"}, AllowMsgCounter: true})
+	mustStream(t, js, jetstream.StreamConfig{Name: "AG", AllowMsgCounter: true, Sources: []*jetstream.StreamSource{
+		{Name: "C1", SubjectTransforms: []jetstream.SubjectTransformConfig{{Source: "c1.x", Destination: "t.x"}}},
+		{Name: "C2", SubjectTransforms: []jetstream.SubjectTransformConfig{{Source: "c2.x", Destination: "t.x"}}},
+	}})
+	for i, p := range []struct{ subj, incr string }{{"c1.x", "5"}, {"c2.x", "3"}, {"c1.x", "2"}, {"c2.x", "-10"}} {
+		publish(t, js, p.subj, "", "Nats-Incr", p.incr)
+		waitMsgs(t, js, "AG", uint64(i+1))
+	}
+	ag, _ := js.Stream(c, "AG")
+	m, err := ag.GetLastMsgForSubject(c, "t.x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Data) != `{"val":"0"}` || m.Header.Get("Nats-Incr") != "-10" ||
+		m.Header.Get("Nats-Counter-Sources") != `{"C1":{"c1.x":"7"},"C2":{"c2.x":"-7"}}` {
+		t.Fatalf("aggregate %s %v", m.Data, m.Header)
+	}
+}

@@ -185,6 +185,14 @@ func (st *stream) storeLocked(in *inbound, out *pubOutcome) {
 		fail(jsapi.ErrMessageIncrMissing())
 		return
 	}
+	if in.sourced && cfg.AllowMsgCounter {
+		// A copy of another counter: add it up (source_counter.go).
+		var err *jsapi.ApiError
+		if hdr, data, out.counter, err = st.aggregateSourcedCounter(subject, hdr, data); err != nil {
+			fail(err)
+			return
+		}
+	}
 	if incr != nil {
 		var err *jsapi.ApiError
 		if hdr, data, err = st.applyIncr(subject, hdr, incr); err != nil {
