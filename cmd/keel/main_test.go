@@ -58,16 +58,27 @@ type proc struct {
 
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, cmd: exec.Command(keelBin, args...), added: make(chan struct{}, 1), done: make(chan struct{})}
-	stderr, err := p.cmd.StderrPipe()
+	return startCmd(t, exec.Command(keelBin, args...))
+}
+
+// startCmd runs cmd, collecting its standard output and error as lines.
+func startCmd(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
+	p := &proc{t: t, cmd: cmd, added: make(chan struct{}, 1), done: make(chan struct{})}
+	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.cmd.Start(); err != nil {
+	p.cmd.Stdout, p.cmd.Stderr = pw, pw
+	err = p.cmd.Start()
+	pw.Close() // the child has its own copy
+	if err != nil {
+		pr.Close()
 		t.Fatal(err)
 	}
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		defer pr.Close()
+		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())

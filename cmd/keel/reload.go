@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/keelhq/keel/server/logger"
 	"github.com/keelhq/keel/server/opts"
 )
 
@@ -10,52 +11,69 @@ import (
 // [ERR] line naming it, and the server keeps running as it was. The server
 // logs what changed ("Reloaded: ...").
 func (r *runner) reload() {
+	if r.cmd.ConfigFile == "" {
+		r.log.Errorf("Failed to reload server configuration: can only reload config when a file is provided using -c or --config")
+		return
+	}
 	next, digest, err := r.cmd.Load()
+	if err == nil {
+		_, err = opts.CheckReload(r.opts, next)
+	}
+	if err == nil {
+		err = r.apply(next)
+	}
 	if err != nil {
 		r.log.Errorf("Failed to reload server configuration: %v", err)
 		return
 	}
-	if _, err := opts.CheckReload(r.opts, next); err != nil {
-		r.log.Errorf("Failed to reload server configuration: %v", err)
-		return
-	}
-	// Open the new log before applying anything, so that a log file that
-	// cannot be opened refuses the reload as a whole; the server logs the
-	// changes through it, as nats-server does.
-	old := r.log
-	if loggingChanged(r.opts, next) {
-		newLog, err := newLogger(next)
-		if err != nil {
-			r.log.Errorf("Failed to reload server configuration: %v", err)
-			return
-		}
-		r.s.SetLogger(newLog)
-		r.log = newLog
-	}
-	if err := r.s.Reload(next); err != nil {
-		if r.log != old {
-			r.log.Close()
-			r.log = old
-			r.s.SetLogger(old)
-		}
-		r.log.Errorf("Failed to reload server configuration: %v", err)
-		return
-	}
-	if r.log != old {
-		old.Close()
-	}
-	if next.PidFile != r.opts.PidFile && next.PidFile != "" {
-		if err := writePidFile(next.PidFile); err != nil {
-			r.log.Errorf("%v", err)
-		}
-	}
-	r.opts = next
 	for _, w := range next.Warnings {
 		r.log.Warnf("%s", w)
 	}
 	if next.ConfigFile != "" {
 		r.node.Monitor().SetConfigDigest(digest)
 	}
+}
+
+// apply makes next the options in force, or changes nothing and returns
+// why not. What can fail is prepared first: the new pid file (the old one
+// is left, as nats-server leaves it) and the new logger, which the server
+// then logs the changes through, as nats-server does.
+func (r *runner) apply(next *opts.Options) error {
+	newPid := next.PidFile != r.opts.PidFile && next.PidFile != ""
+	if newPid {
+		if err := writePidFile(next.PidFile); err != nil {
+			return err
+		}
+	}
+	old := r.log
+	var newLog *logger.Std
+	if loggingChanged(r.opts, next) {
+		var err error
+		if newLog, err = newLogger(next); err != nil {
+			if newPid {
+				removePidFile(next.PidFile, r.log)
+			}
+			return err
+		}
+		r.s.SetLogger(newLog)
+		r.log = newLog
+	}
+	if err := r.s.Reload(next); err != nil {
+		if newLog != nil {
+			r.s.SetLogger(old)
+			r.log = old
+			newLog.Close()
+		}
+		if newPid {
+			removePidFile(next.PidFile, r.log)
+		}
+		return err
+	}
+	if newLog != nil {
+		old.Close()
+	}
+	r.opts = next
+	return nil
 }
 
 // loggingChanged reports whether the logger must be rebuilt.
