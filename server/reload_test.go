@@ -41,7 +41,7 @@ func TestReloadRules(t *testing.T) {
 		{"digest", func(o *opts.Options) { o.ConfigDigest, o.NoFastProducerStall = "sha256:abc", true },
 			[]string{"[INF] Reloaded: no_fast_producer_stall = true", "[INF] Reloaded server configuration (sha256:abc)"}, "", nil},
 		{"max_subscriptions", func(o *opts.Options) { o.MaxSubs = 10 }, nil, "max_subscriptions (old=0, new=10)", nil},
-		{"several at once", func(o *opts.Options) { o.MaxPending, o.NoHeaderSupport, o.MaxPayload = 1 << 20, true, 10 }, nil,
+		{"several at once", func(o *opts.Options) { o.MaxPending, o.NoHeaderSupport, o.MaxPayload = 1<<20, true, 10 }, nil,
 			"max_pending (old=67108864, new=1048576), no_header_support (old=false, new=true)", nil},
 		{"lame duck", func(o *opts.Options) { o.LameDuckDuration = time.Minute }, nil, "lame_duck_duration", nil},
 		{"listen", func(o *opts.Options) { o.Host = "0.0.0.0" }, nil, `host (old="127.0.0.1", new="0.0.0.0")`, nil},
