@@ -17,6 +17,50 @@ import (
 // origin was deleted and created again (it then waits for the new origin
 // to pass that sequence, as the reference does).
 
+// mirrorDirectCaughtUp is how far behind its origin a mirror may be when
+// it starts answering the origin's direct gets (the reference's threshold).
+const mirrorDirectCaughtUp = 10
+
+// mirrorDirect subscribes the mirror to its origin's direct gets, in the
+// origin's queue group, once it is nearly caught up (pending messages
+// behind), so that a mirror far behind does not answer for its origin; and
+// unsubscribes when the configuration no longer asks for it. The
+// subscriptions stay while the origin is gone: the mirror then answers
+// alone. Called by the reader's goroutine only.
+func (r *originReader) mirrorDirect(pending uint64) {
+	st := r.st
+	want := st.config().MirrorDirect
+	switch {
+	case want && r.dsubs == nil && pending < mirrorDirectCaughtUp:
+		origin := r.spec.src.Name
+		for _, pfx := range st.js.directPrefixes() {
+			s1, err := st.js.host.SubscribeInternal(pfx+"."+origin, directQueue, st.processDirectGet)
+			if err != nil {
+				r.warn("JetStream mirror '%s': direct get subscription: %v", st.name, err)
+				r.dropMirrorDirect()
+				return
+			}
+			r.dsubs = append(r.dsubs, s1)
+			s2, err := st.js.host.SubscribeInternal(pfx+"."+origin+".>", directQueue, st.processDirectGetLastBySubject)
+			if err != nil {
+				r.warn("JetStream mirror '%s': direct get subscription: %v", st.name, err)
+				r.dropMirrorDirect()
+				return
+			}
+			r.dsubs = append(r.dsubs, s2)
+		}
+	case !want && r.dsubs != nil:
+		r.dropMirrorDirect()
+	}
+}
+
+func (r *originReader) dropMirrorDirect() {
+	for _, s := range r.dsubs {
+		r.st.js.host.UnsubscribeInternal(s)
+	}
+	r.dsubs = nil
+}
+
 // resumeMirror is where a mirror continues reading o.
 func (r *originReader) resumeMirror(o *stream) uint64 {
 	if last := r.st.lastSeq(); last > 0 {

@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keelhq/keel/blockstore"
+	"github.com/keelhq/keel/server"
 	"github.com/keelhq/keel/server/jetstream/jsapi"
 )
 
@@ -165,45 +167,63 @@ const mirrorKey = ""
 
 func compileOrigin(src *jsapi.StreamSource, mirror bool) (*originSpec, error) {
 	sp := &originSpec{mirror: mirror, src: *src}
-	var srcs, dests []string
 	if len(src.SubjectTransforms) == 0 {
-		f := src.FilterSubject
-		if f != "" && f != ">" {
+		if f := src.FilterSubject; f != "" && f != ">" {
 			sp.filters, sp.trs = []string{f}, []*subjectTransform{nil}
 		}
-		if f == "" {
-			f = ">"
-		}
-		srcs, dests = []string{f}, []string{">"}
 	} else {
 		for _, t := range src.SubjectTransforms {
-			f := t.Source
-			if f == "" {
-				f = ">"
-			}
 			tr, err := newSubjectTransform(t.Source, t.Destination)
 			if err != nil {
 				return nil, fmt.Errorf("transform %s -> %s: %w", t.Source, t.Destination, err)
 			}
-			sp.filters, sp.trs = append(sp.filters, f), append(sp.trs, tr)
-			d := t.Destination
-			if d == "" {
-				d = ">"
+			f := t.Source
+			if f == "" {
+				f = ">"
 			}
-			srcs, dests = append(srcs, f), append(dests, d)
+			sp.filters, sp.trs = append(sp.filters, f), append(sp.trs, tr)
 		}
 		if len(sp.filters) == 1 && sp.filters[0] == ">" {
 			sp.filters = nil // everything: no filtered reads
 		}
 	}
-	sp.hdrParts = strings.Join(srcs, "\f") + " " + strings.Join(dests, "\f")
-	if mirror {
-		sp.key = mirrorKey
-	} else {
-		sp.key = src.Name + " " + sp.hdrParts
+	sp.hdrParts = originParts(src)
+	sp.key = mirrorKey
+	if !mirror {
+		sp.key = sourceKey(src)
 	}
 	return sp, nil
 }
+
+// originParts is "<filters> <destinations>" as the reference writes them
+// in an index name and a Nats-Stream-Source header.
+func originParts(src *jsapi.StreamSource) string {
+	if len(src.SubjectTransforms) == 0 {
+		f := src.FilterSubject
+		if f == "" {
+			f = ">"
+		}
+		return f + " >"
+	}
+	var b strings.Builder
+	for i, t := range src.SubjectTransforms {
+		if i > 0 {
+			b.WriteByte('\f')
+		}
+		b.WriteString(cmp.Or(t.Source, ">"))
+	}
+	b.WriteByte(' ')
+	for i, t := range src.SubjectTransforms {
+		if i > 0 {
+			b.WriteByte('\f')
+		}
+		b.WriteString(cmp.Or(t.Destination, ">"))
+	}
+	return b.String()
+}
+
+// sourceKey is the progress key of a source.
+func sourceKey(src *jsapi.StreamSource) string { return src.Name + " " + originParts(src) }
 
 // transform returns the subject a copied message is stored under: the
 // first transform whose source matches, or the subject unchanged.
@@ -319,7 +339,8 @@ type originReader struct {
 	err  atomic.Pointer[jsapi.ApiError]
 
 	// Used by the reader's goroutine only.
-	ident    string // the origin's identity (sources)
+	ident    string                // the origin's identity (sources)
+	dsubs    []*server.InternalSub // a mirror's subscriptions to its origin's direct gets
 	heads    []lookahead
 	hbuf     []byte
 	retry    time.Duration
@@ -354,6 +375,7 @@ func (r *originReader) touch() { r.last.Store(time.Now().UnixNano()) }
 
 func (r *originReader) run() {
 	defer close(r.done)
+	defer r.dropMirrorDirect()
 	for {
 		o := r.awaitOrigin()
 		if o == nil {
@@ -408,7 +430,7 @@ func (r *originReader) follow(o *stream) {
 		next = r.resumeSource(o)
 	}
 	r.heads = r.heads[:0]
-	r.lag.Store(r.pending(o, next))
+	r.noteLag(r.pending(o, next))
 	hb := time.NewTicker(originHeartbeat)
 	defer hb.Stop()
 	for {
@@ -418,7 +440,7 @@ func (r *originReader) follow(o *stream) {
 				break
 			}
 			if n%lagEvery == 0 {
-				r.lag.Store(r.pending(o, m.Seq))
+				r.noteLag(r.pending(o, m.Seq))
 			}
 			var res deliverResult
 			if r.spec.mirror {
@@ -439,7 +461,7 @@ func (r *originReader) follow(o *stream) {
 				return
 			}
 		}
-		r.lag.Store(r.pending(o, next))
+		r.noteLag(r.pending(o, next))
 		select {
 		case <-r.wake:
 		case <-hb.C:
@@ -453,6 +475,14 @@ func (r *originReader) follow(o *stream) {
 		if o.isClosed() {
 			return
 		}
+	}
+}
+
+// noteLag records how far behind the origin the copy is.
+func (r *originReader) noteLag(pending uint64) {
+	r.lag.Store(pending)
+	if r.spec.mirror {
+		r.mirrorDirect(pending)
 	}
 }
 
@@ -568,14 +598,13 @@ func (st *stream) originsInfo() (*jsapi.StreamSourceInfo, []*jsapi.StreamSourceI
 	sources := make([]*jsapi.StreamSourceInfo, 0, len(cfg.Sources))
 	for _, src := range cfg.Sources {
 		si := jsapi.NewStreamSourceInfo(src)
-		if sp, err := compileOrigin(src, false); err == nil {
-			if r := st.org.reader(sp.key); r != nil {
-				r.fill(si)
-			}
-			st.mu.Lock()
-			si.Seq = st.org.book[sp.key].Seq
-			st.mu.Unlock()
+		key := sourceKey(src)
+		if r := st.org.reader(key); r != nil {
+			r.fill(si)
 		}
+		st.mu.Lock()
+		si.Seq = st.org.book[key].Seq
+		st.mu.Unlock()
 		sources = append(sources, si)
 	}
 	return mirror, sources

@@ -181,8 +181,7 @@ func (st *stream) applyConfigLocked(cfg *jsapi.StreamConfig) error {
 }
 
 // subscribe listens on the stream's subjects and, with allow_direct, on
-// the direct get subjects (in a queue group, so mirrors can share them);
-// with mirror_direct on its origin's.
+// the direct get subjects (in a queue group, so mirrors can share them).
 func (st *stream) subscribe(cfg *jsapi.StreamConfig) error {
 	h := st.js.host
 	var subs, dsubs []*server.InternalSub
@@ -203,9 +202,8 @@ func (st *stream) subscribe(cfg *jsapi.StreamConfig) error {
 	if cfg.AllowDirect {
 		direct = append(direct, cfg.Name)
 	}
-	if cfg.MirrorDirect && cfg.Mirror != nil {
-		direct = append(direct, cfg.Mirror.Name)
-	}
+	// A mirror answers its origin's direct gets (mirror_direct) once it
+	// has caught up: its reader subscribes then (mirror.go).
 	for _, name := range direct {
 		for _, pfx := range st.js.directPrefixes() {
 			s1, err := h.SubscribeInternal(pfx+"."+name, directQueue, st.processDirectGet)
