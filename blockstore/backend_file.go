@@ -76,8 +76,16 @@ const (
 
 // find returns the block holding seq in its range, or nil.
 func (be *fileBackend) find(seq uint64) *fblock {
-	i := sort.Search(len(be.blocks), func(i int) bool { return be.blocks[i].last >= seq })
-	if i < len(be.blocks) && be.blocks[i].contains(seq) {
+	lo, hi := 0, len(be.blocks) // first block whose last >= seq
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if be.blocks[m].last < seq {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if i := lo; i < len(be.blocks) && be.blocks[i].contains(seq) {
 		return be.blocks[i]
 	}
 	return nil
@@ -204,10 +212,17 @@ func (be *fileBackend) writable(seq uint64) *fblock {
 	if b != nil && (int(b.size)+len(b.data.buf)-b.flushed < be.blockSize() || len(b.data.seqs) == 0) {
 		return b
 	}
+	full := b != nil
 	if b != nil {
 		be.seal(b)
 	}
-	return be.startBlock(seq)
+	nb := be.startBlock(seq)
+	if full && nb.data != nil {
+		// The stream fills blocks: size the buffer for a whole one now
+		// rather than copying it while it doubles.
+		nb.data.buf = make([]byte, 0, be.blockSize()+64<<10)
+	}
+	return nb
 }
 
 func (be *fileBackend) startBlock(first uint64) *fblock {
@@ -257,57 +272,42 @@ func (be *fileBackend) fail(err error) {
 	}
 }
 
-// flush writes the records of b not yet in its file. It returns the file
-// offset and size of the last record written.
-func (be *fileBackend) flush(b *fblock) (int64, int) {
+// flush writes the records of b not yet in its file.
+func (be *fileBackend) flush(b *fblock) {
 	d := b.data
 	if d == nil || b.flushed == len(d.buf) || b.f == nil {
-		return -1, 0
+		return
 	}
 	c := &b.codec
 	var out []byte
-	var lastOff int64
-	var lastLen int
 	if c.sealer == nil && !c.compress && len(b.erased) == 0 {
-		out = d.buf[b.flushed:]
-		// The last record's offset: walk the frames (cheap, headers only).
-		for off := b.flushed; off < len(d.buf); {
-			n := int(binary.LittleEndian.Uint32(d.buf[off+2:])) + 6
-			lastOff, lastLen = b.size+int64(off-b.flushed), n
-			off += n
-		}
-		c.lastRec = d.buf[len(d.buf)-lastLen:]
+		out = d.buf[b.flushed:] // the in-memory framing is the file's
 	} else {
 		out = c.out[:0]
 		for off := b.flushed; off < len(d.buf); {
 			n := int(binary.LittleEndian.Uint32(d.buf[off+2:])) + 6
 			rec := d.buf[off : off+n]
 			start := len(out)
-			foff := uint64(b.size) + uint64(start)
 			if rec[6] == kindMsg {
 				if _, gone := b.erased[binary.LittleEndian.Uint64(rec[7:])]; gone {
 					out = append(out, rec...)
 					eraseRecord(out[start:])
-					lastOff, lastLen = int64(foff), n
 					off += n
 					continue
 				}
 			}
-			out = c.encode(out, rec, foff)
-			lastOff, lastLen = int64(foff), len(out)-start
+			out = c.encode(out, rec, uint64(b.size)+uint64(start))
 			off += n
 		}
 		c.out = out
-		c.lastRec = out[len(out)-lastLen:]
 		clear(b.erased)
 	}
 	if _, err := b.f.WriteAt(out, b.size); err != nil {
 		be.fail(fmt.Errorf("blockstore: write block %d: %w", b.id, err))
-		return -1, 0
+		return
 	}
 	b.size += int64(len(out))
 	b.flushed = len(d.buf)
-	return lastOff, lastLen
 }
 
 func (be *fileBackend) load(seq uint64, sm *StoreMsg) (*StoreMsg, error) {

@@ -26,7 +26,7 @@ var benchLarge = flag.Bool("bench.large", false, "include the 10M-message open b
 // ---- machine ceiling ----
 
 type machineCeiling struct {
-	writeMBps float64 // sequential 1 MiB writes, each followed by fdatasync
+	writeMBps float64 // sequential 16 KiB writes, an fdatasync every 8 MiB
 	fsyncs    float64 // fdatasyncs per second after a small write
 }
 
@@ -35,33 +35,40 @@ var (
 	ceil     machineCeiling
 )
 
-// ceiling measures the disk under the benchmark folder: durable sequential
-// write bandwidth and the fdatasync rate.
+// ceiling measures the disk under the benchmark folder the way the
+// engine would use it at best: durable sequential write bandwidth (16 KiB
+// writes, an fdatasync every 8 MiB) and the fdatasync rate after a small
+// write. The machine is shared, so each is the best of three tries.
 func ceiling(b *testing.B) machineCeiling {
 	ceilOnce.Do(func() {
 		dir := b.TempDir()
-		f, err := os.Create(filepath.Join(dir, "ceiling"))
-		if err != nil {
-			b.Fatal(err)
+		rec := make([]byte, 16<<10)
+		rand.Read(rec)
+		for try := 0; try < 3; try++ {
+			f, err := os.Create(filepath.Join(dir, fmt.Sprint("ceiling", try)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			const total = 128 << 20
+			start := time.Now()
+			for n := 0; n < total; n += len(rec) {
+				f.Write(rec)
+				if (n+len(rec))%(8<<20) == 0 {
+					fdatasync(f)
+				}
+			}
+			ceil.writeMBps = max(ceil.writeMBps, float64(total)/(1<<20)/time.Since(start).Seconds())
+			small := make([]byte, 128)
+			const syncs = 300
+			start = time.Now()
+			for i := 0; i < syncs; i++ {
+				f.Write(small)
+				fdatasync(f)
+			}
+			ceil.fsyncs = max(ceil.fsyncs, syncs/time.Since(start).Seconds())
+			f.Close()
+			os.Remove(f.Name())
 		}
-		defer f.Close()
-		chunk := make([]byte, 1<<20)
-		rand.Read(chunk)
-		const total = 256 << 20
-		start := time.Now()
-		for n := 0; n < total; n += len(chunk) {
-			f.Write(chunk)
-			fdatasync(f)
-		}
-		ceil.writeMBps = float64(total) / (1 << 20) / time.Since(start).Seconds()
-		small := make([]byte, 128)
-		start = time.Now()
-		const syncs = 500
-		for i := 0; i < syncs; i++ {
-			f.Write(small)
-			fdatasync(f)
-		}
-		ceil.fsyncs = syncs / time.Since(start).Seconds()
 	})
 	return ceil
 }
@@ -177,9 +184,9 @@ func benchAppend(b *testing.B, c appendCase, streams, writers int) {
 			b.Fatal(err)
 		}
 	}
-	window := 2048
+	window := 4096
 	if c.size > 4096 {
-		window = 64
+		window = 512
 	}
 	b.SetBytes(int64(c.size))
 	b.ReportAllocs()

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"unsafe"
 
 	"github.com/keelhq/keel/seal"
@@ -41,11 +40,25 @@ func (d *blockData) pos(seq uint64) int {
 	if i := seq - d.first; i < uint64(len(d.seqs)) && d.seqs[i] == seq {
 		return int(i)
 	}
-	i := sort.Search(len(d.seqs), func(i int) bool { return d.seqs[i] >= seq })
-	if i < len(d.seqs) && d.seqs[i] == seq {
+	if i := searchSeqs(d.seqs, seq); i < len(d.seqs) && d.seqs[i] == seq {
 		return i
 	}
 	return -1
+}
+
+// searchSeqs is sort.Search over a sorted slice of sequences, without the
+// closure (a look-up must not allocate).
+func searchSeqs(seqs []uint64, seq uint64) int {
+	lo, hi := 0, len(seqs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if seqs[m] < seq {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // record returns the plaintext record of message seq, or nil.
@@ -122,14 +135,15 @@ type fblock struct {
 
 	// Only for the active block: its write buffer, how much of it is in the
 	// file, the open file and the record codec.
-	data       *blockData
-	flushed    int
-	f          *os.File  // for writing
-	sf         *syncFile // the same file, for syncing and closing
-	codec      recCodec
-	erased     map[uint64]struct{} // unflushed messages erased: flushed as erased records
-	pendingBig bool                // the file has writes not yet synced
-	hasStubs   bool                // data holds stubs: not to be cached as is
+	data        *blockData
+	flushed     int
+	f           *os.File  // for writing
+	sf          *syncFile // the same file, for syncing and closing
+	codec       recCodec
+	erased      map[uint64]struct{} // unflushed messages erased: flushed as erased records
+	pendingBig  bool                // the file has writes not yet synced
+	hasStubs    bool                // data holds stubs: not to be cached as is
+	skipCompact bool                // compacted to nothing worth another rewrite
 }
 
 func (b *fblock) contains(seq uint64) bool { return seq >= b.first && seq <= b.last }
@@ -188,7 +202,16 @@ func decodeBlockFile(raw []byte, key *seal.Key, stream, id uint64) (*blockFile, 
 	if err != nil {
 		return nil, err
 	}
-	bf := &blockFile{hdr: h, data: &blockData{first: h.first, buf: make([]byte, 0, len(raw))}, end: blkHeaderSize}
+	// A block without sealing or compression holds records exactly in
+	// their in-memory form: its image becomes the buffer, no copy. (The
+	// image must then not be reused by the caller.)
+	plain := h.flags&(blkFlagSealed|blkFlagS2) == 0
+	bf := &blockFile{hdr: h, data: &blockData{first: h.first}, end: blkHeaderSize}
+	if plain {
+		bf.data.buf = raw
+	} else {
+		bf.data.buf = make([]byte, 0, len(raw))
+	}
 	lastMsg := h.first - 1
 	for off := blkHeaderSize; off < len(raw); {
 		r, err := parseRecord(raw, off)
@@ -196,13 +219,19 @@ func decodeBlockFile(raw []byte, key *seal.Key, stream, id uint64) (*blockFile, 
 			err = fmt.Errorf("%w: message %d out of order", errBlock, r.seq)
 		}
 		var mem int
-		if err == nil {
+		if err == nil && plain {
+			if r.kind&(recSealed|recS2) != 0 {
+				err = fmt.Errorf("%w: sealed or compressed record in a plain block", errBlock)
+			}
+			mem = off
+		} else if err == nil {
 			mem = len(bf.data.buf)
 			bf.data.buf, err = codec.decode(bf.data.buf, raw[off:], r, uint64(off))
 		}
 		if err == nil && r.kind&kindMask == kindMsg {
-			_, err = decodeMsgBody(bf.data.buf[mem+recHeadSize : len(bf.data.buf)-4])
-			if err != nil {
+			rec := bf.data.buf[mem:]
+			_, err = decodeMsgBody(rec[recHeadSize : r.size-4])
+			if err != nil && !plain {
 				bf.data.buf = bf.data.buf[:mem]
 			}
 		}
@@ -222,7 +251,9 @@ func decodeBlockFile(raw []byte, key *seal.Key, stream, id uint64) (*blockFile, 
 			bf.data.add(r.seq, mem)
 			lastMsg = r.seq
 		} else if k == kindErased {
-			bf.data.buf = bf.data.buf[:mem] // nothing to keep
+			if !plain {
+				bf.data.buf = bf.data.buf[:mem] // nothing to keep
+			}
 			if r.seq > lastMsg {
 				lastMsg = r.seq
 			}

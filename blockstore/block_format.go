@@ -320,7 +320,6 @@ type recCodec struct {
 	compress bool
 	tmp      []byte
 	out      []byte // flush buffer
-	lastRec  []byte // the last record flush wrote, as written
 }
 
 // encode appends the on-disk form of the plaintext record rec, to be

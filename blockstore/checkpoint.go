@@ -39,6 +39,7 @@ func (e *Engine) checkpointLoop() {
 		if err := e.checkpoint(false); err != nil {
 			e.log.Errorf("blockstore: checkpoint: %v", err)
 		}
+		e.compactSome()
 	}
 }
 
@@ -128,7 +129,7 @@ func (s *fileStream) prepareCheckpoint(withIndex bool) (*ckptWork, error) {
 	if s.closed {
 		return nil, nil
 	}
-	idx := withIndex && s.indexDirty
+	idx := (withIndex && s.indexDirty) || s.forceIndex
 	if !idx && s.indexDirty && s.holdsDead() && time.Since(s.lastIndex) >= deadIndexEvery {
 		idx = true
 	}
@@ -164,7 +165,7 @@ func (s *fileStream) prepareCheckpoint(withIndex bool) (*ckptWork, error) {
 		} else {
 			s.indexSeq++
 			w.index, w.indexSeq = b, s.indexSeq
-			s.indexDirty = false
+			s.indexDirty, s.forceIndex = false, false
 			s.lastIndex = time.Now()
 		}
 	}
@@ -237,6 +238,7 @@ func (s *fileStream) holdsDead() bool {
 func (s *fileStream) finishCheckpoint(w *ckptWork) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.committedActive = w.st.activeID
 	if s.snapshots > 0 {
 		s.deferredErase = append(s.deferredErase, w.erasures...)
 		return

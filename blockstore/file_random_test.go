@@ -93,11 +93,14 @@ func TestFileRandomDifferential(t *testing.T) {
 }
 
 func randomDifferential(t *testing.T, seed int64, steps int) {
+	defer func(v int64) { compactMinGarbage = v }(compactMinGarbage)
+	compactMinGarbage = 1024
 	r := rand.New(rand.NewSource(seed))
 	cfg := Config{Name: "S", BlockSize: 16 << 10, AllowMsgTTL: true}
 	mem, _ := NewMemoryStream(cfg)
 	dir := t.TempDir()
 	o := quietOpts()
+	o.Logger = testLogger{t}
 	e := openTestEngine(t, dir, o)
 	defer func() { e.Close() }()
 	fs, err := e.CreateStream(cfg)
@@ -123,7 +126,7 @@ func randomDifferential(t *testing.T, seed int64, steps int) {
 			check(i, fmt.Sprintf("live after %v", cmd.Op))
 		}
 		ev := r.Intn(*eventOdds)
-		if *checkEvery && ev < 3 {
+		if *checkEvery && ev < 4 {
 			t.Logf("step %d: event %d", i, ev)
 		}
 		if *checkEvery {
@@ -144,14 +147,14 @@ func randomDifferential(t *testing.T, seed int64, steps int) {
 			e = openTestEngine(t, dir, o)
 			fs, _ = e.Stream("S")
 			check(i, "restart")
+		case 3:
+			e.compactSome()
 		case 2: // kill: open a copy of the folder taken after a sync
 			if err := e.Sync(); err != nil {
 				t.Fatal(err)
 			}
 			cp := t.TempDir()
-			e.ckptMu.Lock() // no checkpoint may move files while copying
-			copyDir(t, dir, cp)
-			e.ckptMu.Unlock()
+			copyQuiet(t, e, dir, cp)
 			e2 := openTestEngine(t, cp, o)
 			s2, _ := e2.Stream("S")
 			if a, b := stripBytes(dump(t, s2)), stripBytes(dump(t, mem)); a != b {
@@ -161,6 +164,14 @@ func randomDifferential(t *testing.T, seed int64, steps int) {
 		}
 	}
 	check(steps, "end")
+}
+
+// copyQuiet copies the engine's folder while no checkpoint or compaction
+// moves files: a power cut stops everything at once, a copy takes time.
+func copyQuiet(t testing.TB, e *Engine, from, to string) {
+	e.ckptMu.Lock()
+	defer e.ckptMu.Unlock()
+	copyDir(t, from, to)
 }
 
 // copyDir copies a folder tree as a power cut would leave it after a sync

@@ -154,10 +154,8 @@ func TestFileKillKeepsDurable(t *testing.T) {
 	}
 	time.Sleep(150 * time.Millisecond) // let the load run: what is measured is the copy below
 	durable := e.Durable()
-	e.ckptMu.Lock() // a power cut stops everything at once; a copy must not race a checkpoint
 	cp := t.TempDir()
-	copyDir(t, dir, cp)
-	e.ckptMu.Unlock()
+	copyQuiet(t, e, dir, cp)
 	close(stop)
 	wg.Wait()
 	e2 := openTestEngine(t, cp, Options{})
@@ -470,4 +468,77 @@ func TestFileTicketsBecomeDurable(t *testing.T) {
 		}
 		e.Close()
 	}
+}
+
+func TestFileCompaction(t *testing.T) {
+	defer func(v int64) { compactMinGarbage = v }(compactMinGarbage)
+	compactMinGarbage = 4 << 10
+	dir := t.TempDir()
+	o := quietOpts()
+	o.Key = []byte("a secret for the compaction test, long enough")
+	e := openTestEngine(t, dir, o)
+	s, _ := e.CreateStream(Config{Name: "C", BlockSize: 32 << 10})
+	for i := 1; i <= 2000; i++ {
+		s.Apply(&Command{Op: OpStore, Subject: fmt.Sprint("c.", i%10), Data: bytes.Repeat([]byte{'p'}, 100), Time: int64(i)})
+	}
+	for i := 1; i <= 2000; i++ {
+		if i%10 != 0 { // keep one in ten
+			s.Apply(&Command{Op: OpRemove, Seq: uint64(i)})
+		}
+	}
+	e.checkpoint(false)
+	blockDir := filepath.Join(dir, "keel", "streams", fmt.Sprintf("%016x", 1))
+	size := func() (n int64) {
+		blocks, _ := filepath.Glob(filepath.Join(blockDir, "*.blk"))
+		for _, b := range blocks {
+			fi, _ := os.Stat(b)
+			n += fi.Size()
+		}
+		return n
+	}
+	salts := map[string]string{}
+	collectSalts := func() {
+		blocks, _ := filepath.Glob(filepath.Join(blockDir, "*.blk"))
+		for _, b := range blocks {
+			raw, _ := os.ReadFile(b)
+			h, err := decodeBlockHeader(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := string(h.salt[:])
+			if prev, dup := salts[key]; dup && prev != filepath.Base(b) {
+				t.Fatalf("salt of %s reused by %s: a (key, nonce) pair would repeat", prev, filepath.Base(b))
+			}
+			salts[key] = filepath.Base(b)
+		}
+	}
+	collectSalts()
+	before := size()
+	want := dump(t, s)
+	for i := 0; i < 20; i++ {
+		e.compactSome()
+	}
+	e.checkpoint(false) // writes the index, then the old generations go
+	collectSalts()
+	after := size()
+	if after*3 > before {
+		t.Fatalf("compaction left %d of %d bytes", after, before)
+	}
+	if got := dump(t, s); got != want {
+		t.Fatalf("compaction changed the stream: %s", firstDiff(got, want))
+	}
+	e.Close()
+	for _, rebuild := range []bool{false, true} {
+		if rebuild {
+			os.Remove(filepath.Join(blockDir, indexFileName))
+		}
+		e = openTestEngine(t, dir, o)
+		s, _ = e.Stream("C")
+		if got := dump(t, s); got != want {
+			t.Fatalf("rebuild=%v after compaction: %s", rebuild, firstDiff(got, want))
+		}
+		collectSalts()
+		e.Close()
+	}
+	t.Logf("blocks %d -> %d bytes, %d distinct salts", before, after, len(salts))
 }

@@ -116,9 +116,9 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 	// them: the one on disk may still count their messages, which recovery
 	// takes out by reading them. They are never replayed.
 	_, ierr := os.Stat(filepath.Join(dir, indexFileName))
-	dead := make(map[uint64]bool, len(st.dead))
+	dead := make(map[deadBlock]bool, len(st.dead))
 	for _, d := range st.dead {
-		dead[d.id] = true
+		dead[deadBlock{id: d.id, gen: d.gen}] = true
 		if ierr == nil {
 			d.needIndex = 1
 		}
@@ -152,7 +152,7 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 		gen := files[bid]
 		b := s.be.findID(bid)
 		switch {
-		case dead[bid] && (bid < pos.blockID || pos.blockID == 0):
+		case dead[deadBlock{id: bid, gen: gen}] && (bid < pos.blockID || pos.blockID == 0):
 			// A dead block matters only to an index checkpoint older than
 			// its retirement: its tombstones may remove messages the index
 			// still counts. A rebuild never reads it.

@@ -29,7 +29,11 @@ type fileStream struct {
 	walUncovered uint64
 	dirty        bool // changed since the last checkpoint
 	indexDirty   bool // changed since the last index checkpoint
-	stateGen     uint64
+	forceIndex   bool // the next checkpoint writes the index (after a compaction)
+	// committedActive is the active block id of the last state file known
+	// durable: compaction stays below it.
+	committedActive uint64
+	stateGen        uint64
 	// indexSeq numbers the index checkpoints encoded, indexWritten is the
 	// last one known on disk, lastIndex when it was encoded.
 	indexSeq     uint64

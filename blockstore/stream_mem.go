@@ -3,7 +3,6 @@ package blockstore
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -30,7 +29,7 @@ type memBackend struct {
 
 // pos is the slice position of seq, or the position where it would be.
 func (b *memBackend) pos(seq uint64) int {
-	return sort.Search(len(b.seqs), func(i int) bool { return b.seqs[i] >= seq })
+	return searchSeqs(b.seqs, seq)
 }
 
 func (b *memBackend) store(seq uint64, ts, ttl int64, subj string, hdr, data []byte) {

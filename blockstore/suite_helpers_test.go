@@ -197,3 +197,11 @@ func firstDiff(got, want string) string {
 	}
 	return "no difference"
 }
+
+// testLogger sends engine logs to the test's log.
+type testLogger struct{ t testing.TB }
+
+func (l testLogger) Noticef(f string, v ...any) { l.t.Logf("[INF] "+f, v...) }
+func (l testLogger) Warnf(f string, v ...any)   { l.t.Logf("[WRN] "+f, v...) }
+func (l testLogger) Errorf(f string, v ...any)  { l.t.Logf("[ERR] "+f, v...) }
+func (l testLogger) Debugf(f string, v ...any)  {}
