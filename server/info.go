@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
+	"strings"
 )
 
 // serverInfo is the INFO the server sends, fields in the reference's order
@@ -69,11 +70,10 @@ func (s *Server) rebuildInfo() {
 		info.Port = a.Port
 	}
 	if o.ClientAdvertise != "" {
-		adv := o.ClientAdvertise
-		if _, _, err := net.SplitHostPort(adv); err != nil {
-			adv = net.JoinHostPort(adv, strconv.Itoa(info.Port))
-		}
-		info.ConnectURLs = []string{adv}
+		// As nats-server: the advertised address replaces host and port
+		// (its port defaults to the one listened on). connect_urls only
+		// lists the other servers of a cluster.
+		info.Host, info.Port = advertised(o.ClientAdvertise, info.Port)
 	}
 	if js := s.js.Load(); js != nil && js.Enabled {
 		info.JetStream = true
@@ -83,6 +83,18 @@ func (s *Server) rebuildInfo() {
 	s.infoMu.Lock()
 	s.infoBase = info
 	s.infoMu.Unlock()
+}
+
+// advertised splits client_advertise ("host", "host:port", "[v6]:port")
+// into the host and port clients are told to use.
+func advertised(adv string, port int) (string, int) {
+	if h, p, err := net.SplitHostPort(adv); err == nil {
+		if n, err := strconv.Atoi(p); err == nil {
+			return h, n
+		}
+		return h, port
+	}
+	return strings.Trim(adv, "[]"), port
 }
 
 // infoFor renders the INFO line for one client.

@@ -1,14 +1,17 @@
 package server
 
 import (
+	"math/rand/v2"
 	"time"
 )
 
 // LameDuckShutdown puts the server in lame-duck mode: it stops accepting
 // connections, tells connected clients with an INFO carrying "ldm":true (so
 // they reconnect elsewhere), waits lame_duck_grace_period, then closes the
-// clients spread evenly over the rest of lame_duck_duration, and finally
-// shuts down. It returns when the shutdown is complete.
+// clients in random order spread over the rest of lame_duck_duration (at
+// most a second apart), and finally shuts down. Without clients it shuts
+// down at once, as nats-server does. It returns when the shutdown is
+// complete.
 func (s *Server) LameDuckShutdown() {
 	s.mu.Lock()
 	if s.stopping || s.ldm.Load() || !s.started {
@@ -29,8 +32,12 @@ func (s *Server) LameDuckShutdown() {
 		l.Close()
 		<-s.acceptDone
 	}
-	s.rebuildInfo()
 	clients := s.clientList()
+	if len(clients) == 0 {
+		s.Shutdown()
+		return
+	}
+	s.rebuildInfo()
 	for _, c := range clients {
 		c.mu.Lock()
 		if !c.closed {
@@ -39,33 +46,46 @@ func (s *Server) LameDuckShutdown() {
 		c.mu.Unlock()
 		c.signalFlush()
 	}
-
-	dur, grace := o.LameDuckDuration, o.LameDuckGrace
-	if grace >= dur {
-		grace = 0
-	}
-	if s.sleepUnlessQuit(grace) && len(clients) > 0 {
-		// Close clients at an even pace over the remaining time, at
-		// least one per step.
-		window := dur - grace
-		step := window / time.Duration(len(clients))
-		const minStep = time.Millisecond
-		batch := 1
-		if step < minStep {
-			batch = int(minStep/max(step, 1)) + 1
-			step = minStep
-		}
-		s.Noticef("Closing %d existing clients", len(clients))
-		for i := 0; i < len(clients); i += batch {
-			for _, c := range clients[i:min(i+batch, len(clients))] {
-				c.closeConnection(ServerShutdown, true)
-			}
-			if !s.sleepUnlessQuit(step) {
-				break
-			}
-		}
+	if s.sleepUnlessQuit(o.LameDuckGrace) {
+		s.Noticef("Closing existing clients")
+		s.closeSpread(clients, o.LameDuckDuration-o.LameDuckGrace)
 	}
 	s.Shutdown()
+}
+
+// Pacing of lame-duck closes: at most ldmMaxStep between two closes, and
+// batches when there are so many clients that steps would be shorter
+// than ldmMinStep.
+const (
+	ldmMaxStep = time.Second
+	ldmMinStep = time.Millisecond
+)
+
+// closeSpread closes clients in random order over window, with a random
+// pause of half a step to a step between closes (none after the last).
+func (s *Server) closeSpread(clients []*client, window time.Duration) {
+	if window <= 0 {
+		window = time.Second
+	}
+	rand.Shuffle(len(clients), func(i, j int) { clients[i], clients[j] = clients[j], clients[i] })
+	step := min(window/time.Duration(len(clients)), ldmMaxStep)
+	batch := 1
+	if step < ldmMinStep {
+		batch = len(clients)/int(window/ldmMinStep+1) + 1
+		step = ldmMinStep
+	}
+	for i := 0; i < len(clients); i += batch {
+		for _, c := range clients[i:min(i+batch, len(clients))] {
+			c.closeConnection(ServerShutdown, true)
+		}
+		if i+batch >= len(clients) {
+			return
+		}
+		pause := step/2 + rand.N(step/2+1)
+		if !s.sleepUnlessQuit(pause) {
+			return
+		}
+	}
 }
 
 // sleepUnlessQuit sleeps d; it returns false early if the server is shut

@@ -4,6 +4,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,49 @@ func TestShutdownHooks(t *testing.T) {
 	rc.expectClosed()
 	if !log.contains("Server Exiting..") {
 		t.Fatal("no exit line")
+	}
+}
+
+// TestLameDuckPacing: without clients lame duck mode ends at once (no
+// grace period to wait for); with clients, closes are at most a second
+// apart and nothing is waited after the last one, as in nats-server. The
+// durations are a minute, so a regression shows as a timeout.
+func TestLameDuckPacing(t *testing.T) {
+	tests := []struct {
+		name    string
+		clients int
+		grace   time.Duration
+	}{
+		{"no clients", 0, time.Minute},
+		{"two clients", 2, time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := runServer(t, func(o *opts.Options) {
+				o.LameDuckDuration, o.LameDuckGrace = 2*time.Minute, tc.grace
+			})
+			var conns []*rawClient
+			for range tc.clients {
+				rc := dialRaw(t, s)
+				rc.send("CONNECT {\"verbose\":false}\r\n")
+				rc.sync()
+				conns = append(conns, rc)
+			}
+			done := make(chan struct{})
+			go func() { s.LameDuckShutdown(); close(done) }()
+			for _, rc := range conns {
+				line := rc.readLine()
+				if !strings.Contains(line, `"ldm":true`) {
+					t.Fatalf("got %q, want INFO with ldm", line)
+				}
+				rc.expectClosedAfterData() // the first keep-alive PING may come first
+
+			}
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("lame duck mode still running")
+			}
+		})
 	}
 }

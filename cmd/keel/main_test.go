@@ -298,7 +298,7 @@ func TestSignalCommandAndLogReopen(t *testing.T) {
 func TestLameDuckSignal(t *testing.T) {
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "keel.conf")
-	writeConf(t, conf, "listen: 127.0.0.1:-1\nlame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n")
+	writeConf(t, conf, "listen: 127.0.0.1:-1\nlame_duck_duration: \"30s\"\nlame_duck_grace_period: \"10s\"\n")
 	p := start(t, "-c", conf)
 	url, _ := p.listening()
 	ldm := make(chan struct{}, 1)
