@@ -340,6 +340,95 @@ func (be *fileBackend) load(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
 	return sm, err
 }
 
+// subject returns message seq's subject without copying its payload.
+func (be *fileBackend) subject(seq uint64) string {
+	if seq < be.first || seq > be.lastSeq || be.deleted.Contains(seq) {
+		return ""
+	}
+	b := be.find(seq)
+	if b == nil {
+		return ""
+	}
+	d, err := be.data(b)
+	if err != nil {
+		return ""
+	}
+	return recSubject(d.record(seq))
+}
+
+// recSubject returns the subject of a plaintext message or stub record,
+// aliasing it ("" when rec is nil or damaged). The body starts with the
+// time, the TTL, then the subject; a stub's after its file position.
+func recSubject(rec []byte) string {
+	if rec == nil {
+		return ""
+	}
+	body := rec[recHeadSize : len(rec)-4]
+	if rec[6] == kindStub {
+		if len(body) < 12 {
+			return ""
+		}
+		body = body[12:]
+	}
+	if len(body) < 8 {
+		return ""
+	}
+	dec := decoder{b: body[8:]}
+	dec.varint()
+	subj := dec.bytes()
+	if dec.err != nil {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(subj), len(subj))
+}
+
+// scan walks the blocks covering [from, to], each decoded once.
+func (be *fileBackend) scan(from, to uint64, fn func(uint64, string) bool) {
+	from = max(from, be.first)
+	to = min(to, be.lastSeq)
+	for from <= to {
+		b := be.find(from)
+		if b == nil {
+			b = be.next(from)
+			if b == nil || b.first > to {
+				return
+			}
+			from = b.first
+		}
+		d, err := be.data(b)
+		if err == nil {
+			for i := searchSeqs(d.seqs, from); i < len(d.seqs); i++ {
+				seq := d.seqs[i]
+				if seq > to {
+					return
+				}
+				if d.offs[i] == 0 || be.deleted.Contains(seq) {
+					continue
+				}
+				off := int(d.offs[i] - 1)
+				n := int(binary.LittleEndian.Uint32(d.buf[off+2:])) + 6
+				if !fn(seq, recSubject(d.buf[off:off+n])) {
+					return
+				}
+			}
+		}
+		if b.last >= to {
+			return
+		}
+		from = b.last + 1
+	}
+}
+
+// next returns the first block starting after seq, or nil.
+func (be *fileBackend) next(seq uint64) *fblock {
+	for _, b := range be.blocks {
+		if b.first > seq {
+			return b
+		}
+	}
+	return nil
+}
+
 func (be *fileBackend) remove(sm *StoreMsg, erase bool) {
 	seq := sm.Seq
 	be.deleted.Add(seq)

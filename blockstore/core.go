@@ -18,6 +18,12 @@ type backend interface {
 	// load fills sm with the live message seq, or fails with ErrNotFound
 	// (never stored, or below the first sequence) or ErrDeleted.
 	load(seq uint64, sm *StoreMsg) (*StoreMsg, error)
+	// subject returns the subject of the live message seq without copying
+	// its payload (scans by subject), or "".
+	subject(seq uint64) string
+	// scan calls fn with the sequence and subject of every live message in
+	// [from, to], in order, until fn returns false.
+	scan(from, to uint64, fn func(seq uint64, subj string) bool)
 	// remove forgets the live message sm (just loaded), one at a time;
 	// erase also overwrites its bytes.
 	remove(sm *StoreMsg, erase bool)
@@ -314,26 +320,21 @@ func (c *core) purge(subject string, seq, keep uint64) uint64 {
 	}
 	var purged uint64
 	lit := isLiteral(subject) && !isAll(subject)
-	for s := fs.First; s != 0 && s <= last; {
-		if lit {
-			s = c.be.skipFor(s, subject)
-			if s > last {
-				break
+	// Collect first: removing while scanning would change the blocks.
+	var seqs []uint64
+	c.be.scan(fs.First, last, func(s uint64, subj string) bool {
+		if (lit && subj == subject) || (!lit && subjectMatches(subj, subject)) {
+			seqs = append(seqs, s)
+			if quota > 0 && uint64(len(seqs)) >= quota {
+				return false
 			}
 		}
-		s = c.be.nextLive(s, last)
-		if s == 0 {
-			break
-		}
-		sm, err := c.be.load(s, &c.scratch)
-		if err == nil && subjectMatches(sm.Subject, subject) {
-			c.removeMsg(s, false)
+		return true
+	})
+	for _, s := range seqs {
+		if c.removeMsg(s, false) {
 			purged++
-			if quota > 0 && purged >= quota {
-				break
-			}
 		}
-		s++
 	}
 	return purged
 }

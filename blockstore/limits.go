@@ -60,34 +60,27 @@ func (c *core) subjFirst(subj string, ss *index.SubjectState) uint64 {
 
 // scanFirst finds the first live message on the literal subj in [from, to].
 func (c *core) scanFirst(subj string, from, to uint64) uint64 {
-	var sm StoreMsg
 	from = max(from, c.first) // a stale bound may lie below the stream
-	for s := from; s <= to && s != 0; s++ {
-		s = c.be.skipFor(s, subj)
-		if s > to {
-			break
+	var found uint64
+	c.be.scan(c.be.skipFor(from, subj), to, func(s uint64, x string) bool {
+		if x == subj {
+			found = s
+			return false
 		}
-		s = c.be.nextLive(s, to)
-		if s == 0 {
-			break
-		}
-		if m, err := c.be.load(s, &sm); err == nil && m.Subject == subj {
-			return s
-		}
-	}
-	return 0
+		return true
+	})
+	return found
 }
 
 // scanLast finds the last live message on the literal subj in [from, to].
 func (c *core) scanLast(subj string, from, to uint64) uint64 {
-	var sm StoreMsg
 	from = max(from, c.first)
 	for s := to; s >= from && s != 0; s-- {
 		s = c.be.prevLive(s, from)
 		if s == 0 {
 			break
 		}
-		if m, err := c.be.load(s, &sm); err == nil && m.Subject == subj {
+		if c.be.subject(s) == subj {
 			return s
 		}
 	}

@@ -49,10 +49,29 @@ func (c *core) loadNext(filter string, start uint64, sm *StoreMsg) (*StoreMsg, e
 		}
 		return nil, ErrNotFound
 	}
-	// Wildcard: narrow the scan to the span the matching subjects cover.
+	// Wildcard: a short scan first (matches are usually close); then the
+	// index narrows the scan to the span the matching subjects cover.
+	var found, scanned uint64
+	c.be.scan(start, c.last, func(s uint64, subj string) bool {
+		if subjectMatches(subj, filter) {
+			found = s
+			return false
+		}
+		scanned = s
+		return s-start < wildcardProbe
+	})
+	if found != 0 {
+		return c.be.load(found, sm)
+	}
+	if scanned != 0 && scanned >= c.last {
+		return nil, ErrNotFound
+	}
+	if scanned != 0 {
+		start = scanned + 1
+	}
 	lo, hi := uint64(0), uint64(0)
 	c.subjs.Match(filter, func(_ []byte, ss *index.SubjectState) bool {
-		if lo == 0 || ss.First < lo {
+		if ss.Last >= start && (lo == 0 || ss.First < lo) {
 			lo = ss.First
 		}
 		if ss.Last > hi {
@@ -63,20 +82,21 @@ func (c *core) loadNext(filter string, start uint64, sm *StoreMsg) (*StoreMsg, e
 	if hi == 0 || start > hi {
 		return nil, ErrNotFound
 	}
-	if start < lo {
-		start = lo
-	}
-	for s := c.be.nextLive(start, hi); s != 0; s = c.be.nextLive(s+1, hi) {
-		m, err := c.be.load(s, sm)
-		if err == nil && subjectMatches(m.Subject, filter) {
-			return m, nil
+	c.be.scan(max(start, lo), hi, func(s uint64, subj string) bool {
+		if subjectMatches(subj, filter) {
+			found = s
+			return false
 		}
-		if s == hi {
-			break
-		}
+		return true
+	})
+	if found == 0 {
+		return nil, ErrNotFound
 	}
-	return nil, ErrNotFound
+	return c.be.load(found, sm)
 }
+
+// wildcardProbe is how far a wildcard load scans before asking the index.
+const wildcardProbe = 256
 
 func (c *core) loadLast(filter string, sm *StoreMsg) (*StoreMsg, error) {
 	if c.msgs == 0 {
@@ -213,24 +233,18 @@ func (c *core) filtered(start uint64, filter string) SimpleState {
 	if len(partial) == 0 {
 		return st
 	}
-	var sm StoreMsg
-	for s := c.be.nextLive(start, scanTo); s != 0; s = c.be.nextLive(s+1, scanTo) {
-		m, err := c.be.load(s, &sm)
-		if err == nil {
-			if _, ok := partial[m.Subject]; ok {
-				st.Msgs++
-				if st.First == 0 || s < st.First {
-					st.First = s
-				}
-				if s > st.Last {
-					st.Last = s
-				}
+	c.be.scan(start, scanTo, func(s uint64, subj string) bool {
+		if _, ok := partial[subj]; ok {
+			st.Msgs++
+			if st.First == 0 || s < st.First {
+				st.First = s
+			}
+			if s > st.Last {
+				st.Last = s
 			}
 		}
-		if s == scanTo {
-			break
-		}
-	}
+		return true
+	})
 	return st
 }
 

@@ -63,6 +63,22 @@ func (b *memBackend) load(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
 	return sm, nil
 }
 
+func (b *memBackend) subject(seq uint64) string {
+	i := b.pos(seq)
+	if i == len(b.seqs) || b.seqs[i] != seq || !b.live.has(uint64(i)) {
+		return ""
+	}
+	return b.msgs[i].subj
+}
+
+func (b *memBackend) scan(from, to uint64, fn func(uint64, string) bool) {
+	for i := b.live.next(uint64(b.pos(from))); i >= 0; i = b.live.next(uint64(i) + 1) {
+		if b.seqs[i] > to || !fn(b.seqs[i], b.msgs[i].subj) {
+			return
+		}
+	}
+}
+
 func (b *memBackend) remove(sm *StoreMsg, erase bool) {
 	seq := sm.Seq
 	i := b.pos(seq)
