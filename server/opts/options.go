@@ -44,8 +44,8 @@ type Options struct {
 	// ConfigDigest is the configuration file's digest ("sha256:..."), as
 	// nats-server prints it at start-up and on reload.
 	ConfigDigest string
-	ServerName string
-	Host       string
+	ServerName   string
+	Host         string
 	// Port is the client port; RandomPort (-1) asks for any free port. A
 	// file or flag value of 0 means the default, 4222.
 	Port int
