@@ -1,19 +1,6 @@
-// Package blockstore is Keel's storage engine API: a stream of messages kept
-// in a file store (segmented, checksummed, compressed and encrypted blocks
-// behind a shared write-ahead log) or in a memory store, with the same
-// behaviour for both.
-//
-// Every mutation is a Command applied in order by one apply function
-// (Stream.Apply). A command carries everything already decided (sequence,
-// timestamp, TTL, "now" for expiry), so applying it never reads the clock or
-// anything else that could differ between replicas: the consensus layer can
-// replicate exactly these commands. The index of the last applied command is
-// persisted atomically with the data and reported by Stream.LastApplied.
-//
-// Durability is reported through tickets: Apply returns the ticket of its
-// command and the engine's durable watermark (Engine.Durable, Engine.Notify)
-// passes it once the command survives a power cut under the configured sync
-// policy. Readers see a command's effect as soon as Apply returns.
+// The engine API: what JetStream (and later the consensus layer) uses.
+// See doc.go for the design and the on-disk formats.
+
 package blockstore
 
 import (
@@ -36,6 +23,7 @@ var (
 	ErrCorrupt        = errors.New("blockstore: corrupt data")
 	ErrStreamExists   = errors.New("blockstore: stream already exists")
 	ErrStreamNotFound = errors.New("blockstore: stream not found")
+	ErrSnapshot       = errors.New("blockstore: bad snapshot")
 )
 
 // StorageType says where a stream's messages live.
@@ -84,21 +72,23 @@ type Config struct {
 type Op uint8
 
 const (
-	OpStore    Op = iota + 1 // store Subject/Header/Data at Seq with Time (and TTL)
-	OpRemove                 // remove message Seq
+	OpStore    Op = iota + 1 // store Subject/Header/Data at Seq (0: the next) with Time (and TTL)
+	OpRemove                 // remove message Seq (refused with ErrNotFound / ErrDeleted)
 	OpErase                  // remove message Seq and overwrite its bytes wherever they lie
 	OpPurge                  // purge by Subject filter (empty: all), up to Seq (exclusive, 0: no bound), keeping Keep newest
-	OpCompact                // remove everything below Seq
-	OpTruncate               // remove everything above Seq
+	OpCompact                // remove everything below Seq (0, or past the last: everything)
+	OpTruncate               // remove everything above Seq (0: everything, sequences restart at 1)
 	OpExpire                 // remove what MaxAge or per-message TTL has expired at Time
-	OpSkip                   // advance the last sequence to Seq without a message (first_seq, mirrors)
-	OpConfig                 // replace the stream's Config (limits applied at once)
+	OpSkip                   // advance the last sequence to Seq (0: last+1) without a message (first_seq, mirrors)
+	OpConfig                 // replace the stream's Config (limits applied at once; Name and Storage never change)
 	OpSetAux                 // set auxiliary record Key to Data (empty Data deletes): consumer state etc.
 )
 
 // Command is one mutation of a stream with everything already decided.
 // Index is the position in the replicated log when a consensus layer drives
-// the stream; when zero the engine numbers commands itself.
+// the stream (it must grow: a command at or below LastApplied is refused
+// with ErrSequence); when zero the engine numbers commands itself. TTL is
+// honoured only when the stream's Config.AllowMsgTTL is set.
 type Command struct {
 	Op      Op
 	Index   uint64
@@ -114,7 +104,8 @@ type Command struct {
 }
 
 // Ticket is a position in the engine's commit order. A command is durable
-// once Engine.Durable() >= its ticket.
+// once Engine.Durable() >= its ticket. Memory streams return 0: nothing to
+// wait for.
 type Ticket uint64
 
 // Result is what applying a command did.
@@ -127,8 +118,9 @@ type Result struct {
 
 // StoreMsg is a message loaded from a stream. Loads fill a caller-provided
 // StoreMsg and reuse its buffer, so a reader can load without allocating.
-// Subject, Header and Data alias that buffer: valid until the next load into
-// the same StoreMsg.
+// Header and Data alias that buffer: valid until the next load into the
+// same StoreMsg. Subject aliases the store's own memory, which is never
+// rewritten: it stays valid (and unchanged) after later loads.
 type StoreMsg struct {
 	Subject string
 	Header  []byte
@@ -168,7 +160,11 @@ type SubjectState struct {
 }
 
 // RemoveFunc is told about every message a command removed (limits, purge,
-// expiry, explicit removal), after the removal is applied.
+// expiry, explicit removal), after the removal is applied. It runs inside
+// Apply with the stream locked: it must be quick and must not call the
+// stream. A purge of everything (no filter, no sequence, no keep; a compact
+// to 0 or past the last sequence) does not visit the messages: it calls fn
+// once with seq 0 and subject "".
 type RemoveFunc func(seq uint64, subject string)
 
 // Stream is one stream's store. File and memory stores implement it with the

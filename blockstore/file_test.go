@@ -542,3 +542,25 @@ func TestFileCompaction(t *testing.T) {
 	}
 	t.Logf("blocks %d -> %d bytes, %d distinct salts", before, after, len(salts))
 }
+
+func TestFileAutoExpire(t *testing.T) {
+	e := openTestEngine(t, t.TempDir(), Options{AutoExpire: true})
+	defer e.Close()
+	s, _ := e.CreateStream(Config{Name: "X", MaxAge: time.Hour, AllowMsgTTL: true})
+	removed := make(chan uint64, 4)
+	s.OnRemove(func(seq uint64, _ string) { removed <- seq })
+	now := time.Now().UnixNano()
+	s.Apply(&Command{Op: OpStore, Subject: "x", Data: []byte("keep"), Time: now})
+	s.Apply(&Command{Op: OpStore, Subject: "x", Data: []byte("ttl"), Time: now, TTL: int64(50 * time.Millisecond)})
+	select {
+	case seq := <-removed:
+		if seq != 2 {
+			t.Fatalf("expired %d, want 2", seq)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the engine did not expire the TTL message")
+	}
+	if st := s.State(); st.Msgs != 1 || st.FirstSeq != 1 {
+		t.Fatalf("state %+v", st)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -39,9 +38,6 @@ const (
 var snapMagic = [8]byte{'K', 'E', 'E', 'L', 'S', 'N', 'A', 'P'}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// ErrSnapshot wraps every snapshot decoding failure.
-var ErrSnapshot = errors.New("blockstore: bad snapshot")
 
 // snapMeta is the stream-level part of a snapshot.
 type snapMeta struct {
