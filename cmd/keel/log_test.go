@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -172,5 +173,41 @@ func TestReloadPidFile(t *testing.T) {
 	}
 	if _, err := os.Stat(second); !os.IsNotExist(err) {
 		t.Fatalf("pid file in force left behind: %v", err)
+	}
+}
+
+// TestPortsFile: with ports_file_dir keel writes "<program>_<pid>.ports"
+// with the client and monitoring URLs, as nats-server does, and removes it
+// at exit.
+func TestPortsFile(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "--ports_file_dir", dir)
+	url, _ := p.listening()
+	path := filepath.Join(dir, fmt.Sprintf("keel_%d.ports", p.cmd.Process.Pid))
+	var got struct {
+		Nats       []string `json:"nats"`
+		Monitoring []string `json:"monitoring"`
+	}
+	// Written right after the listener opened: poll the other process's file.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil && json.Unmarshal(b, &got) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ports file %s: %v", path, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(got.Nats) != 1 || got.Nats[0] != url || len(got.Monitoring) != 1 || !strings.HasPrefix(got.Monitoring[0], "http://127.0.0.1:") {
+		t.Fatalf("ports %+v, want nats %s and a monitoring URL", got, url)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.waitExit(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("ports file left behind: %v", err)
 	}
 }

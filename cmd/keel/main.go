@@ -172,6 +172,13 @@ func serve(cmd *opts.Command, o *opts.Options, digest string, stderr io.Writer) 
 	if o.ConfigFile != "" {
 		n.Monitor().SetConfigDigest(digest)
 	}
+	if o.PortsFileDir != "" {
+		if err := r.writePortsFile(o.PortsFileDir); err != nil {
+			log.Errorf("%v", err)
+		}
+	}
+	// The ports file in force at exit: a reload may have moved it.
+	defer func() { removePortsFile(r.opts.PortsFileDir, r.log) }()
 	r.handleSignals()
 	if err := n.Shutdown(); err != nil {
 		return exitError

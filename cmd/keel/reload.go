@@ -72,6 +72,15 @@ func (r *runner) apply(next *opts.Options) error {
 	if newLog != nil {
 		old.Close()
 	}
+	if next.PortsFileDir != r.opts.PortsFileDir {
+		// As nats-server: the file moves to the new folder.
+		removePortsFile(r.opts.PortsFileDir, r.log)
+		if next.PortsFileDir != "" {
+			if err := r.writePortsFile(next.PortsFileDir); err != nil {
+				r.log.Errorf("%v", err)
+			}
+		}
+	}
 	r.opts = next
 	return nil
 }

@@ -138,12 +138,7 @@ func (d *decoder) top(o *Options, m *conf.Map) {
 		"remote_syslog":      d.setStr(&o.RemoteSyslog),
 		"pidfile":            d.setStr(&o.PidFile),
 		"pid_file":           d.setStr(&o.PidFile),
-		"ports_file_dir": func(it item) {
-			if s, ok := d.str(it); ok {
-				o.PortsFileDir = s
-				d.unavailable(it, featPortsFile)
-			}
-		},
+		"ports_file_dir":     d.setStr(&o.PortsFileDir),
 		"prof_port": func(it item) {
 			if n, ok := d.intIn(it, -1, 65535); ok {
 				o.ProfPort = int(n)

@@ -233,7 +233,6 @@ func (c *Command) Apply(o *Options) error {
 	}{
 		{[]string{"ms", "https_port"}, f.HTTPSPort != 0, featHTTPS},
 		{[]string{"profile"}, f.ProfPort != 0, featProfiling},
-		{[]string{"ports_file_dir"}, f.PortsFileDir != "", featPortsFile},
 		{[]string{"routes", "cluster", "cluster_listen", "cluster_name", "cluster_advertise", "no_advertise", "connect_retries"}, true, featCluster},
 	}
 	for _, w := range warnings {

@@ -77,7 +77,6 @@ var (
 	featMQTT          = feature{name: "MQTT"}
 	featHTTPS         = feature{name: "HTTPS monitoring"}
 	featProfiling     = feature{name: "the profiling port"}
-	featPortsFile     = feature{name: "ports_file_dir"}
 	featProxyProtocol = feature{name: "the PROXY protocol"}
 	featProxies       = feature{name: "trusted proxies", plural: true}
 	featOCSP          = feature{name: "OCSP"}

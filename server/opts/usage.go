@@ -21,7 +21,7 @@ Server Options:
     -sl,--signal <signal>[=<pid>]    Send a signal to a running keel process (ldm, stop, quit, term, reopen, reload)
                                      <pid> can be a process ID (e.g. 1) or the path to a PID file (e.g. /var/run/keel.pid)
         --client_advertise <string>  Client URL to advertise to other servers
-        --ports_file_dir <dir>       Creates a ports file in the specified directory (not available yet)
+        --ports_file_dir <dir>       Creates a ports file in the specified directory
 
 Logging Options:
     -l, --log <file>                 File to redirect log output to
