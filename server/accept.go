@@ -10,6 +10,7 @@ import (
 // errors (out of file descriptors) back off instead of spinning.
 func (s *Server) acceptLoop(l net.Listener) {
 	defer close(s.acceptDone)
+	defer s.Debugf("Client accept loop exiting..")
 	delay := 5 * time.Millisecond
 	for {
 		conn, err := l.Accept()

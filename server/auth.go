@@ -51,7 +51,7 @@ func credsValid(cr credentials, o *opts.Options) bool {
 // passwords and tokens starting with "$2") or a plain secret, compared in
 // constant time.
 func comparePassword(want, got string) bool {
-	if strings.HasPrefix(want, "$2a$") || strings.HasPrefix(want, "$2b$") || strings.HasPrefix(want, "$2y$") {
+	if isBcrypt(want) {
 		return bcrypt.CompareHashAndPassword([]byte(want), []byte(got)) == nil
 	}
 	return subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
@@ -77,4 +77,9 @@ func (c *client) setAuthTimer(d time.Duration) {
 		c.Debugf("%s", errAuthTimeout)
 		c.closeConnection(AuthenticationTimeout, true)
 	})
+}
+
+// isBcrypt reports whether a configured secret is a bcrypt hash.
+func isBcrypt(secret string) bool {
+	return strings.HasPrefix(secret, "$2a$") || strings.HasPrefix(secret, "$2b$") || strings.HasPrefix(secret, "$2y$")
 }

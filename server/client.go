@@ -234,7 +234,7 @@ func (c *client) protocolError(err error) {
 		c.sendErr(errMaxControlLine)
 		c.closeConnection(MaxControlLineExceeded, true)
 	case errors.Is(err, proto.ErrMaxPayload):
-		c.Errorf("%s", errMaxPayload)
+		c.Errorf("%v", err)
 		c.sendErr(errMaxPayload)
 		c.closeConnection(MaxPayloadExceeded, true)
 	case errors.Is(err, proto.ErrAuthRequired):

@@ -103,8 +103,9 @@ func (c *client) Connect(arg []byte) error {
 	return nil
 }
 
-// setLabel adds the client's version, language and name to its log prefix,
-// as the reference does: `... - cid:4 - "v1.55.0:go:name"`.
+// setLabel adds to the client's log prefix what nats-server adds after
+// CONNECT: its version, language and name, and the account and user it
+// authenticated as: `... - cid:4 - "v1.55.0:go:name" - "$G/user:alice"`.
 func (c *client) setLabel() {
 	var id string
 	if v := c.copts.Version; v != "" {
@@ -119,10 +120,26 @@ func (c *client) setLabel() {
 		}
 		id += part
 	}
-	if id == "" {
-		return
+	var who string
+	switch {
+	case c.copts.Nkey != "":
+		who = "nkey:" + c.copts.Nkey
+	case c.copts.User != "":
+		who = "user:" + c.copts.User
+	case c.copts.Token != "":
+		who = "token"
 	}
-	label := fmt.Sprintf("%s - %q", *c.label.Load(), id)
+	if who != "" && c.acc != nil {
+		who = c.acc.Name + "/" + who
+	} else {
+		who = ""
+	}
+	label := *c.label.Load()
+	for _, part := range []string{id, who} {
+		if part != "" {
+			label = fmt.Sprintf("%s - %q", label, part)
+		}
+	}
 	c.label.Store(&label)
 }
 

@@ -54,6 +54,7 @@ func (c *client) pingTimerFired() {
 	if closed {
 		return
 	}
+	c.Debugf("Client Ping Timer")
 	last := time.Unix(0, c.lastIn.Load())
 	if c.pongs.Load() > 0 && time.Since(last) < o.PingInterval {
 		c.Debugf("Delaying PING due to client activity %v ago", time.Since(last).Round(time.Second))

@@ -329,6 +329,9 @@ func (s *Server) Announce() {
 			s.Noticef("  Node:     %s", NodeHash(s.Name()))
 		}
 		s.Noticef("  ID:       %s", s.id)
+		if o.Password != "" && !isBcrypt(o.Password) {
+			s.Warnf("Plaintext passwords detected, use nkeys or bcrypt")
+		}
 		if o.ConfigFile != "" {
 			if o.ConfigDigest != "" {
 				s.Noticef("Using configuration file: %s (%s)", o.ConfigFile, o.ConfigDigest)

@@ -376,7 +376,7 @@ func (p *Parser) msgArgs(line []byte) error {
 		}
 	}
 	if p.MaxPayload > 0 && m.Size > p.MaxPayload && p.mode == ServerMode {
-		return ErrMaxPayload
+		return &PayloadError{Size: m.Size, Max: p.MaxPayload}
 	}
 	return nil
 }

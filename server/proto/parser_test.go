@@ -106,7 +106,7 @@ func checkErr(t *testing.T, got, want error) {
 		}
 		return
 	}
-	if got != want {
+	if !errors.Is(got, want) || (got == nil) != (want == nil) {
 		t.Fatalf("err = %v, want %v", got, want)
 	}
 }

@@ -10,7 +10,10 @@
 // only during the callback.
 package proto
 
-import "errors"
+import (
+	"errors"
+	"strconv"
+)
 
 // Errors that end a connection. The server maps them to the reference's
 // -ERR text (or to none, for ArgError).
@@ -37,6 +40,19 @@ type ArgError struct {
 }
 
 func (e *ArgError) Error() string { return "proto: " + e.Op + " parse error: " + e.Arg }
+
+// PayloadError is ErrMaxPayload (errors.Is matches it) with the sizes,
+// for the server's log line.
+type PayloadError struct {
+	Size, Max int
+}
+
+func (e *PayloadError) Error() string {
+	return "maximum payload exceeded: " + strconv.Itoa(e.Size) + " vs " + strconv.Itoa(e.Max)
+}
+
+// Is makes errors.Is(err, ErrMaxPayload) true.
+func (e *PayloadError) Is(target error) bool { return target == ErrMaxPayload }
 
 // Msg describes one message: a PUB/HPUB received by a server or a
 // MSG/HMSG received by a client.
