@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 )
 
 // TestStartupAndShutdownLog checks the order of keel's start-up and
@@ -209,5 +211,58 @@ func TestPortsFile(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("ports file left behind: %v", err)
+	}
+}
+
+// TestLogRotation: a log file rotates by size and old files are purged
+// beyond logfile_max_num, with the binary and a real client's traffic.
+func TestLogRotation(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "keel.conf")
+	logFile := filepath.Join(dir, "keel.log")
+	writeConf(t, conf, fmt.Sprintf("listen: 127.0.0.1:-1\ndebug: true\nlog_file: %q\nlogfile_size_limit: 1KB\nlogfile_max_num: 2\n", logFile))
+	p := start(t, "-c", conf)
+	backups := func() []string {
+		m, _ := filepath.Glob(logFile + ".*")
+		return m
+	}
+	// Poll the files of the other process while clients come and go (each
+	// adds debug lines).
+	deadline := time.Now().Add(20 * time.Second)
+	url := ""
+	for {
+		for _, f := range append(backups(), logFile) {
+			if b, err := os.ReadFile(f); err == nil && url == "" {
+				if m := regexp.MustCompile(`Listening for client connections on (\S+)`).FindSubmatch(b); m != nil {
+					url = "nats://" + string(m[1])
+				}
+			}
+		}
+		if url != "" {
+			nc, err := nats.Connect(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc.Close()
+		}
+		b, _ := os.ReadFile(logFile)
+		if len(backups()) == 1 && strings.Contains(string(b), "Purged log file") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backups %q; log:\n%s", backups(), b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(logFile)
+	if !strings.Contains(string(b), "Rotated log, backup saved as") {
+		t.Fatalf("current log does not say where the old one went:\n%s", b)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.waitExit(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if n := len(backups()); n > 1 {
+		t.Fatalf("%d backups kept, logfile_max_num 2 allows 1", n)
 	}
 }
