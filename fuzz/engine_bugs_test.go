@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/keelhq/keel/blockstore"
 )
@@ -287,5 +288,50 @@ func TestDamageReportsLastMessageOfBlock(t *testing.T) {
 			}
 			t.Errorf("message %d lost to damage, reported as %+v", seq, e.Damaged())
 		})
+	}
+}
+
+// TestDamageCostsNoCommandIndex: a removal is acknowledged, its command
+// still only in the WAL, when the message it removed is lost to damage in
+// its block. Recovery replays the removal, finds the message gone and
+// refuses it ("wal record N not applied: message deleted"), so
+// LastApplied stays below a command that was acknowledged: the consensus
+// layer would take the command as never applied. The damage should cost
+// the message, not the command's place in the log.
+func TestDamageCostsNoCommandIndex(t *testing.T) {
+	dir := t.TempDir()
+	storeN(t, dir, blockstore.Config{Name: "S"}, 3)
+	o := blockstore.Options{CheckpointInterval: time.Hour, CheckpointBytes: 1 << 40, IndexInterval: time.Hour}
+	e, err := blockstore.Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := e.Stream("S")
+	res, err := s.Apply(&blockstore.Command{Op: blockstore.OpRemove, Seq: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Sync(); err != nil || e.Durable() < res.Ticket {
+		t.Fatalf("sync: %v", err)
+	}
+	applied := s.LastApplied()
+	// A kill now: the folder as it is (no checkpoint runs), then damage to
+	// message 2's record and no index checkpoint, so recovery reads the
+	// block.
+	img := filepath.Join(t.TempDir(), "img")
+	if err := copyTree(dir, img); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	damageMessage(t, img, 2)
+	os.Remove(filepath.Join(img, "keel", "streams", streamDirs(img)[0], "INDEX"))
+	e, err = blockstore.Open(img, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s, _ = e.Stream("S")
+	if got := s.LastApplied(); got != applied {
+		t.Errorf("LastApplied %d after recovery, the acknowledged removal was command %d", got, applied)
 	}
 }

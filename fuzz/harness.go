@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -185,7 +186,7 @@ func (h *harness) round(p *plan) error {
 			return err
 		}
 	}
-	h.verify(p, in, v)
+	h.verifySafely(p, in, v)
 	h.sum.Lost += v.lost
 	h.sum.Corrupt += v.corrupt
 	h.sum.Damaged += len(in.hits) + len(in.walHits)
@@ -201,6 +202,18 @@ func (h *harness) round(p *plan) error {
 		h.fresh()
 	}
 	return nil
+}
+
+// verifySafely runs the checks, turning a panic of the engine into a
+// finding: the run goes on with a fresh store (the panicked engine's files
+// stay open, but in a folder that is gone).
+func (h *harness) verifySafely(p *plan, in *injection, v *verdict) {
+	defer func() {
+		if r := recover(); r != nil {
+			v.fail(&v.corrupt, "the engine panicked during the check: %v\n%s", r, debug.Stack())
+		}
+	}()
+	h.verify(p, in, v)
 }
 
 // report logs a round: what was done and, for a failure, everything
