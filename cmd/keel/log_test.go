@@ -5,7 +5,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -264,5 +266,25 @@ func TestLogRotation(t *testing.T) {
 	}
 	if n := len(backups()); n > 1 {
 		t.Fatalf("%d backups kept, logfile_max_num 2 allows 1", n)
+	}
+}
+
+// TestProfilingPort: --profile serves Go's pprof endpoints on their own
+// port, as nats-server's does.
+func TestProfilingPort(t *testing.T) {
+	p := start(t, "-a", "127.0.0.1", "-p", "-1", "--profile", "-1")
+	m, _ := p.waitFor(`\[INF\] profiling port: (\d+)$`, 0)
+	resp, err := http.Get("http://127.0.0.1:" + m[1] + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "--profile") {
+		t.Fatalf("status %d: %q", resp.StatusCode, b)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.waitExit(); code != 0 {
+		t.Fatalf("exit code %d", code)
 	}
 }

@@ -172,6 +172,17 @@ func serve(cmd *opts.Command, o *opts.Options, digest string, stderr io.Writer) 
 	if o.ConfigFile != "" {
 		n.Monitor().SetConfigDigest(digest)
 	}
+	if o.ProfPort != 0 {
+		if err := r.startProfiler(o.Host, o.ProfPort); err != nil {
+			log.Fatalf("%v", err)
+			n.Shutdown()
+			return exitError
+		}
+		defer r.prof.close()
+	}
+	if o.ProfBlockRate != 0 {
+		r.setBlockProfileRate(o.ProfBlockRate)
+	}
 	if o.PortsFileDir != "" {
 		if err := r.writePortsFile(o.PortsFileDir); err != nil {
 			log.Errorf("%v", err)

@@ -72,6 +72,9 @@ func (r *runner) apply(next *opts.Options) error {
 	if newLog != nil {
 		old.Close()
 	}
+	if next.ProfBlockRate != r.opts.ProfBlockRate {
+		r.setBlockProfileRate(next.ProfBlockRate)
+	}
 	if next.PortsFileDir != r.opts.PortsFileDir {
 		// As nats-server: the file moves to the new folder.
 		removePortsFile(r.opts.PortsFileDir, r.log)

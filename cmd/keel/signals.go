@@ -23,6 +23,7 @@ type runner struct {
 	opts *opts.Options
 	log  *logger.Std
 	sigs chan os.Signal
+	prof *profiler // nil without prof_port
 }
 
 // trapSignals starts catching the signals keel handles. It is called

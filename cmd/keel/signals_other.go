@@ -22,6 +22,7 @@ type runner struct {
 	opts *opts.Options
 	log  *logger.Std
 	sigs chan os.Signal
+	prof *profiler // nil without prof_port
 }
 
 func (r *runner) trapSignals() {

@@ -142,17 +142,11 @@ func (d *decoder) top(o *Options, m *conf.Map) {
 		"prof_port": func(it item) {
 			if n, ok := d.intIn(it, -1, 65535); ok {
 				o.ProfPort = int(n)
-				if n != 0 {
-					d.unavailable(it, featProfiling)
-				}
 			}
 		},
 		"prof_block_rate": func(it item) {
 			if n, ok := d.intIn(it, 0, 1<<31-1); ok {
 				o.ProfBlockRate = int(n)
-				if n != 0 {
-					d.unavailable(it, featProfiling)
-				}
 			}
 		},
 		"max_control_line":  limit31(&o.MaxControlLine),

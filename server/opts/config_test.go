@@ -369,7 +369,6 @@ func TestOtherBlocksAreParsedAndWarned(t *testing.T) {
 			expect(t, "resolver", o.Resolver, &ResolverOptions{Kind: "FULL", Dir: "/jwt", AllowDelete: true, Interval: 2 * time.Minute})
 		}},
 		{"https_port: 8443", "HTTPS monitoring", func(t *testing.T, o *Options) { expect(t, "https port", o.HTTPSPort, 8443) }},
-		{"prof_port: 6060", "the profiling port", nil},
 		{"proxy_protocol: true", "the PROXY protocol", nil},
 		{"ocsp { mode: always }", "OCSP", func(t *testing.T, o *Options) { expect(t, "ocsp", o.OCSP.Mode, "always") }},
 		{"ocsp_cache: true", "OCSP", nil},
@@ -415,6 +414,9 @@ func TestHonouredSettingsDoNotWarn(t *testing.T) {
 		{"no_fast_producer_stall: true", func(t *testing.T, o *Options) { expect(t, "no stall", o.NoFastProducerStall, true) }},
 		{"syslog: true", func(t *testing.T, o *Options) { expect(t, "syslog", o.Syslog, true) }},
 		{"ports_file_dir: /tmp", func(t *testing.T, o *Options) { expect(t, "ports dir", o.PortsFileDir, "/tmp") }},
+		{"prof_port: 6060\nprof_block_rate: 5", func(t *testing.T, o *Options) {
+			expect(t, "profiling", [2]int{o.ProfPort, o.ProfBlockRate}, [2]int{6060, 5})
+		}},
 		{`remote_syslog: "udp://127.0.0.1:514"`, func(t *testing.T, o *Options) {
 			expect(t, "remote syslog", o.RemoteSyslog, "udp://127.0.0.1:514")
 		}},

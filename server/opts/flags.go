@@ -232,7 +232,6 @@ func (c *Command) Apply(o *Options) error {
 		ft    feature
 	}{
 		{[]string{"ms", "https_port"}, f.HTTPSPort != 0, featHTTPS},
-		{[]string{"profile"}, f.ProfPort != 0, featProfiling},
 		{[]string{"routes", "cluster", "cluster_listen", "cluster_name", "cluster_advertise", "no_advertise", "connect_retries"}, true, featCluster},
 	}
 	for _, w := range warnings {

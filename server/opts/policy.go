@@ -76,7 +76,6 @@ var (
 	featWebsocket     = feature{name: "websocket"}
 	featMQTT          = feature{name: "MQTT"}
 	featHTTPS         = feature{name: "HTTPS monitoring"}
-	featProfiling     = feature{name: "the profiling port"}
 	featProxyProtocol = feature{name: "the PROXY protocol"}
 	featProxies       = feature{name: "trusted proxies", plural: true}
 	featOCSP          = feature{name: "OCSP"}

@@ -24,9 +24,9 @@ func (c Change) String() string { return c.Key + " = " + c.New }
 // with CheckReload, and server.Reload applies what it allows.
 //
 // A field is here when nats-server reloads it too and Keel either applies
-// the new value (cmd/keel for the logger, the pid and ports files) or has
-// nothing to apply beyond the warning the setting already carries
-// (prof_block_rate, the route error report throttles). Everything else refuses the reload as a whole, as
+// the new value (cmd/keel for the logger, the pid and ports files and
+// prof_block_rate) or has nothing to apply (the route error report
+// throttles: there are no routes). Everything else refuses the reload as a whole, as
 // nats-server does, notably max_subscriptions, max_pending, the lame duck
 // settings, no_header_support, max_sub_tokens, write_timeout,
 // disable_sublist_cache and the log rotation sizes: the reference

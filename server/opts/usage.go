@@ -63,7 +63,7 @@ Cluster Options (not available yet: keel runs standalone):
         --cluster_listen <url>       Cluster URL from which members can solicit routes
 
 Profiling Options:
-        --profile <port>             Profiling HTTP port (not available yet)
+        --profile <port>             Profiling HTTP port
 
 Common Options:
     -h, --help                       Show this message
