@@ -200,49 +200,15 @@ func (h *harness) verifyStream(e *blockstore.Engine, sl *streamLedger, in *injec
 	h.compare(sl, s, sl.model, sut, model, tol, dev, v1, true)
 	holds := len(dev) == 0 && len(v1.problems) == 0
 	if !holds && base != nil {
-		// The injection cost records recovery needed: the store must equal
-		// a model that replays the commands as recovery then does.
-		lacking := map[uint64]bool{}
-		for q := range tol {
-			if _, had := model.find(q); had && !slices.Contains(sut.unreadable, q) {
-				if _, has := sut.find(q); !has {
-					lacking[q] = true
-				}
-			}
-		}
-		if alt, err := base.replay(name, max(L, sl.ackedIdx), lacking, drops); err == nil {
-			v2, dev2 := &verdict{}, map[uint64]bool{}
-			h.compare(sl, s, alt, sut, scanStream(alt), hitsOf(in, name), dev2, v2, false)
-			if len(v2.problems) > 0 && len(v2.problems) < len(v1.problems) {
-				// Something else is wrong too: report it against the
-				// expectation that accounts for the injection.
-				v2.info = append(v2.info, fmt.Sprintf("%s: compared with the model replayed around the lost records", name))
-				v1 = v2
-				for _, w := range in.walHits {
-					w.changed = w.changed || w.stream == name
-				}
-			}
-			if len(v2.problems) == 0 {
-				if alt.LastApplied() < L {
-					alt.Apply(&blockstore.Command{Op: blockstore.OpExpire, Index: L}) // align LastApplied; removes nothing
-				}
-				v.info = append(v.info, fmt.Sprintf("%s: recovery replayed around the lost records (stores %v skipped, commands %v lost)",
-					name, slices.Sorted(maps.Keys(lacking)), slices.Sorted(maps.Keys(drops))))
-				sl.model, sl.modelIdx, v1 = alt, L, v2
-				holds = len(dev2) == 0 && alt.LastApplied() == L
-				for _, w := range in.walHits {
-					if w.stream == name {
-						w.changed = true
-					}
-				}
-			}
-		}
+		v1, holds = h.replayAround(sl, s, in, base, max(L, sl.ackedIdx), model, sut, tol, drops, v1, v)
 	}
 	v.merge(v1)
 	if !holds {
 		// Torn or damaged messages are gone and the model has them: the
 		// history cannot go on from here.
-		v.info = append(v.info, fmt.Sprintf("%s: %d messages differ from the model as the injection allows; the store starts afresh", name, len(dev)))
+		if len(dev) > 0 {
+			v.info = append(v.info, fmt.Sprintf("%s: %d messages differ from the model as the injection allows; the store starts afresh", name, len(dev)))
+		}
 		v.reset = true
 	}
 	for _, pr := range checkScan(s, sut, sl.spec.Prefix) {
@@ -250,6 +216,60 @@ func (h *harness) verifyStream(e *blockstore.Engine, sl *streamLedger, in *injec
 	}
 	checkSnapshot(s, sut, v)
 	return dev
+}
+
+// replayAround compares the stream with a model that replays the commands
+// the way recovery must when the injection cost records it needed (see
+// model.go): stores of the lacking sequences skipped, the dropped commands
+// lost. When that model explains the store it becomes the stream's model;
+// when it explains more than the plain one, its findings are reported. It
+// returns the findings to report and whether the model now holds.
+func (h *harness) replayAround(sl *streamLedger, s blockstore.Stream, in *injection, base *modelBase, to uint64,
+	model, sut *scan, tol, drops map[uint64]bool, v1, v *verdict) (*verdict, bool) {
+	name := sl.spec.Cfg.Name
+	lacking := map[uint64]bool{}
+	for q := range tol {
+		if _, had := model.find(q); had && !slices.Contains(sut.unreadable, q) {
+			if _, has := sut.find(q); !has {
+				lacking[q] = true
+			}
+		}
+	}
+	alt, err := base.replay(name, to, lacking, drops)
+	if err != nil {
+		v.info = append(v.info, fmt.Sprintf("%s: no replay model: %v", name, err))
+		return v1, false
+	}
+	v2, dev2 := &verdict{}, map[uint64]bool{}
+	h.compare(sl, s, alt, sut, scanStream(alt), hitsOf(in, name), dev2, v2, false)
+	if len(v2.problems) > 0 {
+		if len(v2.problems) >= len(v1.problems) {
+			return v1, false
+		}
+		// Something else is wrong too: report it against the expectation
+		// that accounts for the injection.
+		v2.info = append(v2.info, fmt.Sprintf("%s: compared with the model replayed around the lost records", name))
+		markWAL(in, name)
+		return v2, false
+	}
+	L := s.LastApplied()
+	if alt.LastApplied() < L {
+		alt.Apply(&blockstore.Command{Op: blockstore.OpExpire, Index: L}) // align LastApplied; removes nothing
+	}
+	v.info = append(v.info, fmt.Sprintf("%s: recovery replayed around the lost records (stores %v skipped, commands %v lost)",
+		name, slices.Sorted(maps.Keys(lacking)), slices.Sorted(maps.Keys(drops))))
+	sl.model, sl.modelIdx = alt, L
+	markWAL(in, name)
+	return v2, len(dev2) == 0 && alt.LastApplied() == L
+}
+
+// markWAL notes that the WAL records damaged in stream were needed.
+func markWAL(in *injection, stream string) {
+	for _, w := range in.walHits {
+		if w.stream == stream {
+			w.changed = true
+		}
+	}
 }
 
 // hitsOf returns the sequences of stream that injected damage hit.
