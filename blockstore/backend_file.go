@@ -511,9 +511,10 @@ func (be *fileBackend) skip(from, to uint64, gap bool) {
 }
 
 // trim forgets what lies below the stream's first sequence: deleted
-// entries, and blocks wholly below it (their files go after the next
-// checkpoint). A retired active block's unflushed tombstones go with it:
-// they only remove messages below first.
+// entries, and sealed blocks wholly below it (their files go after the
+// next checkpoint). The active block stays the write target even when all
+// its messages are gone (a drained work queue must not start a file per
+// message); it goes once sealed.
 func (be *fileBackend) trim(first uint64) {
 	be.first = first
 	if first > 1 {
@@ -521,7 +522,7 @@ func (be *fileBackend) trim(first uint64) {
 	}
 	n := 0
 	for _, b := range be.blocks {
-		if b.last >= first {
+		if b.last >= first || b == be.active {
 			break
 		}
 		n++
@@ -530,13 +531,6 @@ func (be *fileBackend) trim(first uint64) {
 		return
 	}
 	for _, b := range be.blocks[:n] {
-		if b == be.active {
-			// Its tombstones still go to the file: an older index
-			// checkpoint may need them (see deadBlock).
-			be.flush(b)
-			be.active = nil
-			b.data, b.erased = nil, nil
-		}
 		be.retire(b)
 	}
 	be.blocks = append(be.blocks[:0], be.blocks[n:]...)

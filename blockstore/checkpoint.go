@@ -238,7 +238,7 @@ func (s *fileStream) holdsDead() bool {
 func (s *fileStream) finishCheckpoint(w *ckptWork) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.committedActive = w.st.activeID
+	s.committedActive, s.committedFirst = w.st.activeID, w.st.first
 	if s.snapshots > 0 {
 		s.deferredErase = append(s.deferredErase, w.erasures...)
 		return

@@ -86,7 +86,12 @@ type compactPlan struct {
 	id, gen   uint64
 	size      int64
 	mods      uint64
-	first     uint64
+	first     uint64 // the stream's first sequence: messages below are gone
+	// tombFirst is the first sequence of the last committed state: a
+	// tombstone below it is never needed again. (Below the live first but
+	// not the committed one, a rebuild would still count the message
+	// until the WAL replays what moved first.)
+	tombFirst uint64
 	deleted   *index.SeqSet // removed messages of the block's range
 	covered   func(seq uint64) bool
 	compress  bool
@@ -95,7 +100,7 @@ type compactPlan struct {
 
 func (s *fileStream) compactBlock(b *fblock) error {
 	s.mu.RLock()
-	p := compactPlan{b: b, id: b.id, gen: b.fgen, size: b.size, mods: b.mods, first: s.c.first,
+	p := compactPlan{b: b, id: b.id, gen: b.fgen, size: b.size, mods: b.mods, first: s.c.first, tombFirst: s.committedFirst,
 		compress: s.c.cfg.Compression == S2Compression, streamDir: s.dir, deleted: new(index.SeqSet)}
 	s.be.deleted.Ascend(b.first, func(q uint64) bool {
 		if q > b.last {
@@ -178,7 +183,7 @@ func (s *fileStream) rewriteBlock(p *compactPlan) (string, int64, int, error) {
 				continue
 			}
 		case kindTomb:
-			if r.seq < p.first || !p.covered(r.seq) {
+			if r.seq < p.tombFirst || !p.covered(r.seq) {
 				continue
 			}
 			tombs++

@@ -339,6 +339,8 @@ func (e *Engine) Streams() []Stream {
 
 // DeleteStream removes a stream and its files.
 func (e *Engine) DeleteStream(name string) error {
+	e.ckptMu.Lock() // no checkpoint is writing into the folder meanwhile
+	defer e.ckptMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var id uint64

@@ -33,6 +33,7 @@ type fileStream struct {
 	// committedActive is the active block id of the last state file known
 	// durable: compaction stays below it.
 	committedActive uint64
+	committedFirst  uint64 // and its first sequence
 	stateGen        uint64
 	// indexSeq numbers the index checkpoints encoded, indexWritten is the
 	// last one known on disk, lastIndex when it was encoded.
