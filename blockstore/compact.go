@@ -82,11 +82,11 @@ func (s *fileStream) compactCandidate() *fblock {
 
 // compactPlan is what the rewrite of a block needs from the stream.
 type compactPlan struct {
-	b         *fblock
-	id, gen   uint64
-	size      int64
-	mods      uint64
-	first     uint64 // the stream's first sequence: messages below are gone
+	b       *fblock
+	id, gen uint64
+	size    int64
+	mods    uint64
+	first   uint64 // the stream's first sequence: messages below are gone
 	// tombFirst is the first sequence of the last committed state: a
 	// tombstone below it is never needed again. (Below the live first but
 	// not the committed one, a rebuild would still count the message
