@@ -429,20 +429,59 @@ func (be *fileBackend) next(seq uint64) *fblock {
 	return nil
 }
 
-func (be *fileBackend) remove(sm *StoreMsg, erase bool) {
-	seq := sm.Seq
+// peek reads what the core needs of message seq from its block's record
+// in memory, without copying the payload (nor reading a large one back).
+func (be *fileBackend) peek(seq uint64, m *msgMeta) error {
+	if seq < be.first || seq > be.lastSeq {
+		return ErrNotFound
+	}
+	if be.deleted.Contains(seq) {
+		return ErrDeleted
+	}
+	b := be.find(seq)
+	if b == nil {
+		return ErrDeleted
+	}
+	d, err := be.data(b)
+	if err != nil {
+		return fmt.Errorf("blockstore: peek %d: %w", seq, err)
+	}
+	rec := d.record(seq)
+	if rec == nil {
+		return fmt.Errorf("blockstore: message %d unreadable: %w", seq, ErrCorrupt)
+	}
+	body := rec[recHeadSize : len(rec)-4]
+	if rec[6] == kindStub {
+		v, err := decodeStubBody(body)
+		if err != nil {
+			return err
+		}
+		*m = msgMeta{seq: seq, subj: unsafe.String(unsafe.SliceData(v.subj), len(v.subj)), hlen: v.hlen, dlen: v.dlen, ts: v.ts, ttl: v.ttl}
+		return nil
+	}
+	v, err := decodeMsgBody(body)
+	if err != nil {
+		return fmt.Errorf("blockstore: message %d: %w", seq, ErrCorrupt)
+	}
+	*m = msgMeta{seq: seq, subj: unsafe.String(unsafe.SliceData(v.subj), len(v.subj)), hlen: len(v.hdr), dlen: len(v.data), ts: v.ts, ttl: v.ttl}
+	return nil
+}
+
+func (be *fileBackend) remove(m *msgMeta, erase bool) {
+	seq := m.seq
 	be.deleted.Add(seq)
 	b := be.find(seq)
 	if b != nil {
 		b.msgs--
-		b.bytes -= fileMsgSize(len(sm.Subject), len(sm.Header), len(sm.Data))
-		b.garbage += int64(recMinSize + msgBodyLen(sm.TTL, sm.Subject, sm.Header, sm.Data))
+		b.bytes -= fileMsgSize(len(m.subj), m.hlen, m.dlen)
+		b.garbage += int64(recMinSize + 8 + varintLen(m.ttl) + uvarintLen(uint64(len(m.subj))) + len(m.subj) +
+			uvarintLen(uint64(m.hlen)) + m.hlen + m.dlen)
 	}
 	// The removal must outlive a restart even without a checkpoint: a
 	// tombstone in the active block, carrying what recovery needs to keep
 	// the counts exact without reading the message.
 	a := be.writable(be.lastSeq + 1)
-	a.data.buf = appendTombRecord(a.data.buf, seq, sm.Subject, len(sm.Header), len(sm.Data))
+	a.data.buf = appendTombRecord(a.data.buf, seq, m.subj, m.hlen, m.dlen)
 	a.tombs++
 	if erase && b != nil {
 		be.erase(b, seq)
@@ -571,10 +610,10 @@ func (be *fileBackend) retire(b *fblock) {
 }
 
 // forget takes a message about to be dropped out of its block's counts.
-func (be *fileBackend) forget(sm *StoreMsg) {
-	if b := be.find(sm.Seq); b != nil {
+func (be *fileBackend) forget(m *msgMeta) {
+	if b := be.find(m.seq); b != nil {
 		b.msgs--
-		b.bytes -= fileMsgSize(len(sm.Subject), len(sm.Header), len(sm.Data))
+		b.bytes -= fileMsgSize(len(m.subj), m.hlen, m.dlen)
 	}
 }
 

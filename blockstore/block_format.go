@@ -204,16 +204,18 @@ func appendStubRecord(b []byte, seq uint64, foff int64, n int, ts, ttl int64, su
 
 // stubView is a decoded stub body.
 type stubView struct {
-	foff    int64
-	n       int
-	ts, ttl int64
-	subj    []byte
+	foff       int64
+	n          int
+	ts, ttl    int64
+	subj       []byte
+	hlen, dlen int
 }
 
 func decodeStubBody(body []byte) (stubView, error) {
 	d := decoder{b: body}
 	v := stubView{foff: int64(d.u64()), n: int(d.u32()), ts: int64(d.u64()), ttl: d.varint(), subj: d.bytes()}
-	if d.err != nil || v.foff < 0 || v.n < recMinSize {
+	v.hlen, v.dlen = int(d.uvarint()), int(d.uvarint())
+	if d.err != nil || v.foff < 0 || v.n < recMinSize || v.hlen > maxPayload || v.dlen > maxPayload {
 		return v, fmt.Errorf("%w: stub", errBlock)
 	}
 	return v, nil

@@ -18,15 +18,18 @@ type backend interface {
 	// load fills sm with the live message seq, or fails with ErrNotFound
 	// (never stored, or below the first sequence) or ErrDeleted.
 	load(seq uint64, sm *StoreMsg) (*StoreMsg, error)
+	// peek fills m with what the core needs of the live message seq
+	// (subject, sizes, time, TTL) without copying its payload.
+	peek(seq uint64, m *msgMeta) error
 	// subject returns the subject of the live message seq without copying
 	// its payload (scans by subject), or "".
 	subject(seq uint64) string
 	// scan calls fn with the sequence and subject of every live message in
 	// [from, to], in order, until fn returns false.
 	scan(from, to uint64, fn func(seq uint64, subj string) bool)
-	// remove forgets the live message sm (just loaded), one at a time;
+	// remove forgets the live message m (just peeked), one at a time;
 	// erase also overwrites its bytes.
-	remove(sm *StoreMsg, erase bool)
+	remove(m *msgMeta, erase bool)
 	// dropRange forgets every message in [from, to] at once, below the new
 	// first sequence (purge, compact); the core has accounted for them.
 	dropRange(from, to uint64)
@@ -38,9 +41,9 @@ type backend interface {
 	skip(from, to uint64, gap bool)
 	// trim tells the backend the stream's first sequence moved to first.
 	trim(first uint64)
-	// forget tells the backend that message sm goes with the range drop
+	// forget tells the backend that message m goes with the range drop
 	// or truncation that follows.
-	forget(sm *StoreMsg)
+	forget(m *msgMeta)
 	// nextLive is the first live sequence in [seq, last], 0 when none.
 	nextLive(seq, last uint64) uint64
 	// prevLive is the last live sequence in [first, seq], 0 when none.
@@ -51,6 +54,14 @@ type backend interface {
 	// the literal subject may be stored (seq itself when unknown), so scans
 	// can jump over blocks that cannot hold it.
 	skipFor(seq uint64, subj string) uint64
+}
+
+// msgMeta is what the core needs of a stored message besides its payload.
+type msgMeta struct {
+	seq        uint64
+	subj       string
+	hlen, dlen int
+	ts, ttl    int64
 }
 
 // core is the deterministic state machine shared by both stores. It is not
@@ -69,7 +80,7 @@ type core struct {
 	onRemove RemoveFunc
 	be       backend
 	sizeOf   func(subj, hdr, data int) uint64
-	scratch  StoreMsg // internal loads
+	peeked   msgMeta // internal peeks
 	// restoreEnd holds a snapshot's stream-level values until its messages
 	// are in (see finishRestore).
 	restoreEnd snapMeta
@@ -173,8 +184,9 @@ func (c *core) checkStore(cmd *Command) error {
 		if !atSubjLimit {
 			return ErrMaxBytes
 		}
-		old, err := c.be.load(c.exactFirst(cmd.Subject, ss), &c.scratch)
-		if err != nil || c.sizeOf(len(old.Subject), len(old.Header), len(old.Data)) < size {
+		var old msgMeta
+		err := c.be.peek(c.exactFirst(cmd.Subject, ss), &old)
+		if err != nil || c.sizeOf(len(old.subj), old.hlen, old.dlen) < size {
 			return ErrMaxBytes
 		}
 	}
@@ -250,12 +262,12 @@ func (c *core) storeMsg(cmd *Command) Result {
 // removeMsg removes the live message seq, keeping every count and the
 // subject index exact. It reports false when seq is not live.
 func (c *core) removeMsg(seq uint64, erase bool) bool {
-	sm, err := c.be.load(seq, &c.scratch)
-	if err != nil {
+	m := &c.peeked
+	if err := c.be.peek(seq, m); err != nil {
 		return false
 	}
-	c.unaccount(sm)
-	c.be.remove(sm, erase)
+	c.unaccount(m)
+	c.be.remove(m, erase)
 	if c.msgs == 0 {
 		c.first = c.last + 1
 		c.be.trim(c.first)
@@ -264,17 +276,17 @@ func (c *core) removeMsg(seq uint64, erase bool) bool {
 		c.be.trim(c.first)
 	}
 	if c.onRemove != nil {
-		c.onRemove(seq, sm.Subject)
+		c.onRemove(seq, m.subj)
 	}
 	return true
 }
 
 // unaccount takes a message out of the counts and the subject index before
 // the backend forgets it.
-func (c *core) unaccount(sm *StoreMsg) {
+func (c *core) unaccount(m *msgMeta) {
 	c.msgs--
-	c.bytes -= c.sizeOf(len(sm.Subject), len(sm.Header), len(sm.Data))
-	c.subjs.RemoveMsg(sm.Subject, sm.Seq)
+	c.bytes -= c.sizeOf(len(m.subj), m.hlen, m.dlen)
+	c.subjs.RemoveMsg(m.subj, m.seq)
 }
 
 func (c *core) skip(seq uint64) {
@@ -385,8 +397,8 @@ func (c *core) truncate(seq uint64) uint64 {
 		n = c.dropWalk(max(seq+1, c.first), c.last, false)
 	}
 	c.be.truncate(seq + 1)
-	if lt, err := c.be.load(seq, &c.scratch); err == nil {
-		c.lastTs = lt.Time
+	if err := c.be.peek(seq, &c.peeked); err == nil {
+		c.lastTs = c.peeked.ts
 	}
 	c.last = seq
 	if seq == 0 {
@@ -404,15 +416,15 @@ func (c *core) truncate(seq uint64) uint64 {
 func (c *core) dropWalk(from, to uint64, front bool) uint64 {
 	var n uint64
 	for s := c.be.nextLive(from, to); s != 0; s = c.be.nextLive(s+1, to) {
-		sm, err := c.be.load(s, &c.scratch)
-		if err != nil {
+		m := &c.peeked
+		if err := c.be.peek(s, m); err != nil {
 			continue
 		}
-		c.unaccount(sm)
-		c.be.forget(sm)
+		c.unaccount(m)
+		c.be.forget(m)
 		n++
 		if c.onRemove != nil {
-			c.onRemove(s, sm.Subject)
+			c.onRemove(s, m.subj)
 		}
 		if s == to {
 			break
@@ -431,19 +443,15 @@ func (c *core) dropWalk(from, to uint64, front bool) uint64 {
 }
 
 // firstTime is the timestamp of the first live message (0 when empty).
-func (c *core) firstTime(sm *StoreMsg) int64 {
-	if c.msgs == 0 {
+func (c *core) firstTime() int64 {
+	var m msgMeta
+	if c.msgs == 0 || c.be.peek(c.first, &m) != nil {
 		return 0
 	}
-	m, err := c.be.load(c.first, sm)
-	if err != nil {
-		return 0
-	}
-	return m.Time
+	return m.ts
 }
 
 func (c *core) state(withDeleted bool) State {
-	var sm StoreMsg
 	st := State{
 		Msgs:        c.msgs,
 		Bytes:       c.bytes,
@@ -452,7 +460,7 @@ func (c *core) state(withDeleted bool) State {
 		NumSubjects: c.subjs.Len(),
 		LastApplied: c.applied,
 	}
-	if ft := c.firstTime(&sm); ft != 0 {
+	if ft := c.firstTime(); ft != 0 {
 		st.FirstTime = time.Unix(0, ft).UTC()
 	}
 	if c.lastTs != 0 {

@@ -112,13 +112,12 @@ func (c *core) expire(now int64) uint64 {
 	var n uint64
 	if c.cfg.MaxAge > 0 {
 		cutoff := now - int64(c.cfg.MaxAge)
-		var sm StoreMsg
+		var m msgMeta
 		for s := c.first; c.msgs > 0 && s != 0 && s <= c.last; {
-			m, err := c.be.load(s, &sm)
-			if err != nil || m.Time > cutoff {
+			if err := c.be.peek(s, &m); err != nil || m.ts > cutoff {
 				break
 			}
-			if m.TTL < 0 { // never expires
+			if m.ttl < 0 { // never expires
 				s = c.be.nextLive(s+1, c.last)
 				continue
 			}
@@ -129,8 +128,8 @@ func (c *core) expire(now int64) uint64 {
 	}
 	for c.ttls.Len() > 0 && c.ttls.items[0].at <= now {
 		e := c.ttls.pop()
-		m, err := c.be.load(e.seq, &c.scratch)
-		if err != nil || m.TTL <= 0 || m.Time+m.TTL != e.at {
+		m := &c.peeked
+		if err := c.be.peek(e.seq, m); err != nil || m.ttl <= 0 || m.ts+m.ttl != e.at {
 			continue // removed (or replaced after a truncate) meanwhile
 		}
 		c.removeMsg(e.seq, false)
@@ -140,7 +139,7 @@ func (c *core) expire(now int64) uint64 {
 	// a message that is still there.
 	for c.ttls.Len() > 0 {
 		e := c.ttls.items[0]
-		if m, err := c.be.load(e.seq, &c.scratch); err == nil && m.TTL > 0 && m.Time+m.TTL == e.at {
+		if m := &c.peeked; c.be.peek(e.seq, m) == nil && m.ttl > 0 && m.ts+m.ttl == e.at {
 			break
 		}
 		c.ttls.pop()
@@ -154,16 +153,15 @@ func (c *core) expire(now int64) uint64 {
 func (c *core) nextExpiry() time.Time {
 	var at int64
 	if c.cfg.MaxAge > 0 && c.msgs > 0 {
-		var sm StoreMsg
+		var m msgMeta
 		// Messages that never expire are skipped; look a bounded distance.
 		s := c.first
 		for i := 0; i < 64 && s != 0; i++ {
-			m, err := c.be.load(s, &sm)
-			if err != nil {
+			if c.be.peek(s, &m) != nil {
 				break
 			}
-			if m.TTL >= 0 {
-				at = m.Time + int64(c.cfg.MaxAge)
+			if m.ttl >= 0 {
+				at = m.ts + int64(c.cfg.MaxAge)
 				break
 			}
 			s = c.be.nextLive(s+1, c.last)
@@ -212,10 +210,10 @@ func (c *core) setConfig(cfg Config) uint64 {
 // indexTTLs builds the TTL index from the stored messages.
 func (c *core) indexTTLs() {
 	c.ttls.reset()
-	var sm StoreMsg
+	var m msgMeta
 	for s := c.be.nextLive(c.first, c.last); s != 0; s = c.be.nextLive(s+1, c.last) {
-		if m, err := c.be.load(s, &sm); err == nil && m.TTL > 0 {
-			c.ttls.items = append(c.ttls.items, ttlEntry{at: m.Time + m.TTL, seq: s})
+		if c.be.peek(s, &m) == nil && m.ttl > 0 {
+			c.ttls.items = append(c.ttls.items, ttlEntry{at: m.ts + m.ttl, seq: s})
 		}
 		if s == c.last {
 			break

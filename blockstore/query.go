@@ -147,7 +147,7 @@ func (c *core) seqForTime(t time.Time) uint64 {
 	if c.msgs == 0 {
 		return c.last + 1
 	}
-	var sm StoreMsg
+	var m msgMeta
 	lo, hi := c.first, c.last // answer in [lo, hi+1]
 	ans := c.last + 1
 	for lo <= hi {
@@ -160,11 +160,10 @@ func (c *core) seqForTime(t time.Time) uint64 {
 			}
 			continue
 		}
-		m, err := c.be.load(s, &sm)
-		if err != nil {
+		if c.be.peek(s, &m) != nil {
 			return ans
 		}
-		if m.Time >= ts {
+		if m.ts >= ts {
 			ans = s
 			if mid == 0 {
 				break

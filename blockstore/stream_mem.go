@@ -79,8 +79,18 @@ func (b *memBackend) scan(from, to uint64, fn func(uint64, string) bool) {
 	}
 }
 
-func (b *memBackend) remove(sm *StoreMsg, erase bool) {
-	seq := sm.Seq
+func (b *memBackend) peek(seq uint64, m *msgMeta) error {
+	i := b.pos(seq)
+	if i == len(b.seqs) || b.seqs[i] != seq || !b.live.has(uint64(i)) {
+		return ErrDeleted
+	}
+	x := b.msgs[i]
+	*m = msgMeta{seq: seq, subj: x.subj, hlen: x.hlen, dlen: len(x.buf) - x.hlen, ts: x.ts, ttl: x.ttl}
+	return nil
+}
+
+func (b *memBackend) remove(m *msgMeta, erase bool) {
+	seq := m.seq
 	i := b.pos(seq)
 	if i == len(b.seqs) || b.seqs[i] != seq {
 		return
@@ -124,7 +134,7 @@ func (b *memBackend) skip(from, to uint64, gap bool) {}
 
 func (b *memBackend) trim(first uint64) {}
 
-func (b *memBackend) forget(*StoreMsg) {}
+func (b *memBackend) forget(*msgMeta) {}
 
 func (b *memBackend) maybeCompact() {
 	if b.dead < 64 || b.dead*3 < len(b.seqs) {
