@@ -67,9 +67,12 @@ type client struct {
 	small      int // consecutive reads that used under half of rbuf
 
 	headers atomic.Bool // read by publishers choosing MSG or HMSG
-	lastIn  atomic.Int64
-	pongs   atomic.Int64
-	pingOut atomic.Int32
+	// asyncInfo: the client takes INFO updates (protocol 1, first PONG
+	// sent), as nats-server decides who hears of lame duck mode.
+	asyncInfo atomic.Bool
+	lastIn    atomic.Int64
+	pongs     atomic.Int64
+	pingOut   atomic.Int32
 	// pingSent is when the server last sent a PING (unix ns, 0: none
 	// outstanding); the PONG that answers it gives rtt.
 	pingSent atomic.Int64

@@ -158,6 +158,7 @@ func (c *client) Ping() error {
 		c.firstPing = true
 		if c.copts.Protocol >= ProtoVersion {
 			c.queueProto(c.srv.renderInfo(c, true))
+			c.asyncInfo.Store(true)
 		}
 	}
 	return nil

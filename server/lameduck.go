@@ -39,6 +39,9 @@ func (s *Server) LameDuckShutdown() {
 	}
 	s.rebuildInfo()
 	for _, c := range clients {
+		if !c.asyncInfo.Load() {
+			continue
+		}
 		c.mu.Lock()
 		if !c.closed {
 			c.out.appendLocked(s.infoFor(c))

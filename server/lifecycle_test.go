@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -126,8 +127,11 @@ func TestLameDuckPacing(t *testing.T) {
 			var conns []*rawClient
 			for range tc.clients {
 				rc := dialRaw(t, s)
-				rc.send("CONNECT {\"verbose\":false}\r\n")
+				// Protocol 1: takes INFO updates once its first PING is
+				// answered (with PONG and an INFO).
+				rc.send("CONNECT {\"verbose\":false,\"protocol\":1}\r\n")
 				rc.sync()
+				rc.readLine()
 				conns = append(conns, rc)
 			}
 			done := make(chan struct{})
@@ -138,7 +142,6 @@ func TestLameDuckPacing(t *testing.T) {
 					t.Fatalf("got %q, want INFO with ldm", line)
 				}
 				rc.expectClosedAfterData() // the first keep-alive PING may come first
-
 			}
 			select {
 			case <-done:
@@ -147,4 +150,23 @@ func TestLameDuckPacing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLameDuckInfoOnlyToAsyncClients: the INFO announcing lame duck mode
+// goes only to clients that take INFO updates (protocol 1, past their
+// first PING), as nats-server sends it; others are just closed.
+func TestLameDuckInfoOnlyToAsyncClients(t *testing.T) {
+	s := runServer(t, func(o *opts.Options) {
+		o.LameDuckDuration, o.LameDuckGrace = time.Minute, time.Millisecond
+	})
+	old := dialRaw(t, s)
+	old.send("CONNECT {\"verbose\":false,\"protocol\":0}\r\n")
+	old.sync()
+	go s.LameDuckShutdown()
+	old.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rest, err := io.ReadAll(old.r)
+	if strings.Contains(string(rest), "INFO") || err != nil {
+		t.Fatalf("protocol 0 client got %q (%v), want only the close", rest, err)
+	}
+	s.WaitForShutdown()
 }
