@@ -54,6 +54,9 @@ type fileBackend struct {
 type deadBlock struct {
 	id, gen   uint64
 	needIndex uint64
+	// first and last are the block's range while its file is on disk
+	// (memory only: zero when read back from a state file, meaning unknown).
+	first, last uint64
 }
 
 // blockCut is a block file to be truncated to end (OpTruncate).
@@ -419,6 +422,55 @@ func (be *fileBackend) scan(from, to uint64, fn func(uint64, string) bool) {
 	}
 }
 
+// findSubject is scan with the match inline (no closure: read paths must
+// not allocate).
+func (be *fileBackend) findSubject(from, to uint64, filter string, literal bool, limit uint64) (uint64, uint64) {
+	from = max(from, be.first)
+	to = min(to, be.lastSeq)
+	var n, last uint64
+	for from <= to {
+		b := be.find1(from)
+		if b == nil {
+			return 0, last
+		}
+		from = max(from, b.first)
+		d, err := be.data(b)
+		if err == nil {
+			for i := searchSeqs(d.seqs, from); i < len(d.seqs); i++ {
+				seq := d.seqs[i]
+				if seq > to {
+					return 0, last
+				}
+				if d.offs[i] == 0 || be.deleted.Contains(seq) {
+					continue
+				}
+				off := int(d.offs[i] - 1)
+				subj := recSubject(d.buf[off : off+int(binary.LittleEndian.Uint32(d.buf[off+2:]))+6])
+				if (literal && subj == filter) || (!literal && subjectMatches(subj, filter)) {
+					return seq, seq
+				}
+				last = seq
+				if n++; limit > 0 && n >= limit {
+					return 0, last
+				}
+			}
+		}
+		if b.last >= to {
+			break
+		}
+		from = b.last + 1
+	}
+	return 0, last
+}
+
+// find1 returns the block holding seq, or the first one after it.
+func (be *fileBackend) find1(seq uint64) *fblock {
+	if b := be.find(seq); b != nil {
+		return b
+	}
+	return be.next(seq)
+}
+
 // next returns the first block starting after seq, or nil.
 func (be *fileBackend) next(seq uint64) *fblock {
 	for _, b := range be.blocks {
@@ -606,7 +658,7 @@ func (be *fileBackend) retire(b *fblock) {
 			return
 		}
 	}
-	be.dead = append(be.dead, deadBlock{id: b.id, gen: b.fgen, needIndex: be.s.indexSeq + 1})
+	be.dead = append(be.dead, deadBlock{id: b.id, gen: b.fgen, needIndex: be.s.indexSeq + 1, first: b.first, last: b.last})
 }
 
 // forget takes a message about to be dropped out of its block's counts.

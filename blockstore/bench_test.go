@@ -282,12 +282,19 @@ func BenchmarkLoadNextFilter(b *testing.B) {
 		func(i int) string { return fmt.Sprintf("orders.%d.%d", i%1000, i) }, 32)
 	defer e.Close()
 	r := rand.New(rand.NewSource(1))
+	var lits, wilds []string
+	var starts []uint64
+	for i := 0; i < 4096; i++ {
+		k := r.Intn(subjects - 5000)
+		lits = append(lits, fmt.Sprintf("orders.%d.%d", k%1000, k))
+		wilds = append(wilds, fmt.Sprintf("orders.%d.*", k%1000))
+		starts = append(starts, uint64(k))
+	}
 	var sm StoreMsg
 	b.Run("literal", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			k := r.Intn(subjects)
-			if _, err := s.LoadNextMsg(fmt.Sprintf("orders.%d.%d", k%1000, k), 0, &sm); err != nil {
+			if _, err := s.LoadNextMsg(lits[i%len(lits)], 0, &sm); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -295,8 +302,7 @@ func BenchmarkLoadNextFilter(b *testing.B) {
 	b.Run("wildcard", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			k := r.Intn(subjects - 5000)
-			if _, err := s.LoadNextMsg(fmt.Sprintf("orders.%d.*", k%1000), uint64(k), &sm); err != nil {
+			if _, err := s.LoadNextMsg(wilds[i%len(wilds)], starts[i%len(starts)], &sm); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -380,5 +386,25 @@ func BenchmarkMemoryPerMessage(b *testing.B) {
 				e.Close()
 			}
 		})
+	}
+}
+
+// BenchmarkIndexCheckpoint measures encoding a stream's index checkpoint
+// (1M messages on 1M subjects), which holds the stream's lock: the pause a
+// periodic index checkpoint costs writers.
+func BenchmarkIndexCheckpoint(b *testing.B) {
+	e, s := buildStream(b, b.TempDir(), Options{}, Config{Name: "X"}, 1_000_000,
+		func(i int) string { return fmt.Sprintf("idx.%d", i) }, 16)
+	defer e.Close()
+	fs := s.(*fileStream)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fs.mu.Lock()
+		raw, err := fs.encodeIndex(fs.stateLocked())
+		fs.mu.Unlock()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(raw)))
 	}
 }

@@ -266,9 +266,27 @@ func (s *fileStream) finishCheckpoint(w *ckptWork) {
 		}
 	}
 	syncDir(s.dir)
-	s.be.dead = removeDone(s.be.dead, w.st.dead)
+	s.be.dead = removeDead(s.be.dead, w.st.dead)
 	s.be.cuts = removeDone(s.be.cuts, w.st.cuts)
 	s.dirty = true // the next state forgets them
+}
+
+// removeDead drops the removed blocks from the dead list.
+func removeDead(list, done []deadBlock) []deadBlock {
+	out := list[:0]
+	for _, x := range list {
+		found := false
+		for _, d := range done {
+			if d.id == x.id && d.gen == x.gen {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func removeDone[T comparable](list, done []T) []T {

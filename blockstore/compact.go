@@ -109,10 +109,19 @@ func (s *fileStream) compactBlock(b *fblock) error {
 		p.deleted.Add(q)
 		return true
 	})
-	// Block ranges, to keep tombstones whose message may still be on disk.
-	ranges := make([][2]uint64, 0, len(s.be.blocks))
+	// Ranges of every block file still on disk, to keep tombstones whose
+	// message may be in one: the table's, and retired ones not yet removed
+	// (the last committed state may still count them as live).
+	ranges := make([][2]uint64, 0, len(s.be.blocks)+len(s.be.dead))
 	for _, x := range s.be.blocks {
 		ranges = append(ranges, [2]uint64{x.first, x.last})
+	}
+	for _, d := range s.be.dead {
+		if d.first == 0 && d.last == 0 {
+			ranges = append(ranges, [2]uint64{0, ^uint64(0)}) // unknown
+		} else {
+			ranges = append(ranges, [2]uint64{d.first, d.last})
+		}
 	}
 	s.mu.RUnlock()
 	p.covered = func(seq uint64) bool {

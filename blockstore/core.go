@@ -27,6 +27,12 @@ type backend interface {
 	// scan calls fn with the sequence and subject of every live message in
 	// [from, to], in order, until fn returns false.
 	scan(from, to uint64, fn func(seq uint64, subj string) bool)
+	// findSubject returns the first live message in [from, to] whose subject
+	// matches filter (equals it when literal), looking at no more than
+	// limit messages when limit > 0; last is the last sequence looked at.
+	// It is scan without a closure, for the read paths that must not
+	// allocate.
+	findSubject(from, to uint64, filter string, literal bool, limit uint64) (found, last uint64)
 	// remove forgets the live message m (just peeked), one at a time;
 	// erase also overwrites its bytes.
 	remove(m *msgMeta, erase bool)

@@ -61,14 +61,7 @@ func (c *core) subjFirst(subj string, ss *index.SubjectState) uint64 {
 // scanFirst finds the first live message on the literal subj in [from, to].
 func (c *core) scanFirst(subj string, from, to uint64) uint64 {
 	from = max(from, c.first) // a stale bound may lie below the stream
-	var found uint64
-	c.be.scan(c.be.skipFor(from, subj), to, func(s uint64, x string) bool {
-		if x == subj {
-			found = s
-			return false
-		}
-		return true
-	})
+	found, _ := c.be.findSubject(c.be.skipFor(from, subj), to, subj, true, 0)
 	return found
 }
 

@@ -51,15 +51,7 @@ func (c *core) loadNext(filter string, start uint64, sm *StoreMsg) (*StoreMsg, e
 	}
 	// Wildcard: a short scan first (matches are usually close); then the
 	// index narrows the scan to the span the matching subjects cover.
-	var found, scanned uint64
-	c.be.scan(start, c.last, func(s uint64, subj string) bool {
-		if subjectMatches(subj, filter) {
-			found = s
-			return false
-		}
-		scanned = s
-		return s-start < wildcardProbe
-	})
+	found, scanned := c.be.findSubject(start, c.last, filter, false, wildcardProbe)
 	if found != 0 {
 		return c.be.load(found, sm)
 	}
@@ -69,7 +61,20 @@ func (c *core) loadNext(filter string, start uint64, sm *StoreMsg) (*StoreMsg, e
 	if scanned != 0 {
 		start = scanned + 1
 	}
-	lo, hi := uint64(0), uint64(0)
+	lo, hi := c.matchSpan(filter, start)
+	if hi == 0 || start > hi {
+		return nil, ErrNotFound
+	}
+	if found, _ = c.be.findSubject(max(start, lo), hi, filter, false, 0); found == 0 {
+		return nil, ErrNotFound
+	}
+	return c.be.load(found, sm)
+}
+
+// matchSpan returns the smallest first sequence among the subjects matching
+// filter with messages at or after start, and the largest last sequence
+// among all matching subjects.
+func (c *core) matchSpan(filter string, start uint64) (lo, hi uint64) {
 	c.subjs.Match(filter, func(_ []byte, ss *index.SubjectState) bool {
 		if ss.Last >= start && (lo == 0 || ss.First < lo) {
 			lo = ss.First
@@ -79,20 +84,7 @@ func (c *core) loadNext(filter string, start uint64, sm *StoreMsg) (*StoreMsg, e
 		}
 		return true
 	})
-	if hi == 0 || start > hi {
-		return nil, ErrNotFound
-	}
-	c.be.scan(max(start, lo), hi, func(s uint64, subj string) bool {
-		if subjectMatches(subj, filter) {
-			found = s
-			return false
-		}
-		return true
-	})
-	if found == 0 {
-		return nil, ErrNotFound
-	}
-	return c.be.load(found, sm)
+	return lo, hi
 }
 
 // wildcardProbe is how far a wildcard load scans before asking the index.

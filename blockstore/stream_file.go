@@ -127,60 +127,84 @@ func (s *fileStream) Apply(cmd *Command) (Result, error) {
 	return r, nil
 }
 
-func (s *fileStream) read() func() {
+func (s *fileStream) LastApplied() uint64 {
 	s.mu.RLock()
-	return s.mu.RUnlock
+	defer s.mu.RUnlock()
+	return s.c.applied
+}
+func (s *fileStream) Config() Config {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.cfg
 }
 
-func (s *fileStream) LastApplied() uint64 { defer s.read()(); return s.c.applied }
-func (s *fileStream) Config() Config      { defer s.read()(); return s.c.cfg }
-
 func (s *fileStream) LoadMsg(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.loadMsg(seq, sm)
 }
 
 func (s *fileStream) LoadNextMsg(filter string, start uint64, sm *StoreMsg) (*StoreMsg, error) {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.loadNext(filter, start, sm)
 }
 
 func (s *fileStream) LoadLastMsg(filter string, sm *StoreMsg) (*StoreMsg, error) {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.loadLast(filter, sm)
 }
 
 func (s *fileStream) LoadPrevMsg(start uint64, sm *StoreMsg) (*StoreMsg, error) {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.loadPrev(start, sm)
 }
 
-func (s *fileStream) SeqForTime(t time.Time) uint64 { defer s.read()(); return s.c.seqForTime(t) }
-func (s *fileStream) State() State                  { defer s.read()(); return s.c.state(false) }
-func (s *fileStream) StateWithDeleted() State       { defer s.read()(); return s.c.state(true) }
+func (s *fileStream) SeqForTime(t time.Time) uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.seqForTime(t)
+}
+func (s *fileStream) State() State {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.state(false)
+}
+func (s *fileStream) StateWithDeleted() State {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.state(true)
+}
 
 func (s *fileStream) FilteredState(start uint64, filter string) SimpleState {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.filtered(start, filter)
 }
 
 func (s *fileStream) SubjectsState(filter string) map[string]SubjectState {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.subjectsState(filter)
 }
 
 func (s *fileStream) SubjectsTotals(filter string) map[string]uint64 {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.subjectsTotals(filter)
 }
 
 func (s *fileStream) NumPending(start uint64, filter string, lastPerSubject bool) uint64 {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.numPending(start, filter, lastPerSubject)
 }
 
 func (s *fileStream) Aux(key string) []byte {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if v, ok := s.c.aux[key]; ok {
 		return append([]byte(nil), v...)
 	}
@@ -188,7 +212,8 @@ func (s *fileStream) Aux(key string) []byte {
 }
 
 func (s *fileStream) AuxKeys(prefix string) []string {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return auxKeys(s.c.aux, prefix)
 }
 
@@ -198,7 +223,11 @@ func (s *fileStream) OnRemove(fn RemoveFunc) {
 	s.mu.Unlock()
 }
 
-func (s *fileStream) NextExpiry() time.Time { defer s.read()(); return s.c.nextExpiry() }
+func (s *fileStream) NextExpiry() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.nextExpiry()
+}
 
 // Snapshot writes the stream as it is now. The active block's records go
 // to its file first; then the files are read without the lock while

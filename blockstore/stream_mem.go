@@ -89,6 +89,24 @@ func (b *memBackend) peek(seq uint64, m *msgMeta) error {
 	return nil
 }
 
+func (b *memBackend) findSubject(from, to uint64, filter string, literal bool, limit uint64) (uint64, uint64) {
+	var n, last uint64
+	for i := b.live.next(uint64(b.pos(from))); i >= 0; i = b.live.next(uint64(i) + 1) {
+		seq := b.seqs[i]
+		if seq > to {
+			break
+		}
+		if subj := b.msgs[i].subj; (literal && subj == filter) || (!literal && subjectMatches(subj, filter)) {
+			return seq, seq
+		}
+		last = seq
+		if n++; limit > 0 && n >= limit {
+			break
+		}
+	}
+	return 0, last
+}
+
 func (b *memBackend) remove(m *msgMeta, erase bool) {
 	seq := m.seq
 	i := b.pos(seq)
@@ -223,60 +241,84 @@ func (s *memStream) Apply(cmd *Command) (Result, error) {
 	return s.c.apply(cmd), nil
 }
 
-func (s *memStream) read() func() {
+func (s *memStream) LastApplied() uint64 {
 	s.mu.RLock()
-	return s.mu.RUnlock
+	defer s.mu.RUnlock()
+	return s.c.applied
+}
+func (s *memStream) Config() Config {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.cfg
 }
 
-func (s *memStream) LastApplied() uint64 { defer s.read()(); return s.c.applied }
-func (s *memStream) Config() Config      { defer s.read()(); return s.c.cfg }
-
 func (s *memStream) LoadMsg(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.loadMsg(seq, sm)
 }
 
 func (s *memStream) LoadNextMsg(filter string, start uint64, sm *StoreMsg) (*StoreMsg, error) {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.loadNext(filter, start, sm)
 }
 
 func (s *memStream) LoadLastMsg(filter string, sm *StoreMsg) (*StoreMsg, error) {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.loadLast(filter, sm)
 }
 
 func (s *memStream) LoadPrevMsg(start uint64, sm *StoreMsg) (*StoreMsg, error) {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.loadPrev(start, sm)
 }
 
-func (s *memStream) SeqForTime(t time.Time) uint64 { defer s.read()(); return s.c.seqForTime(t) }
-func (s *memStream) State() State                  { defer s.read()(); return s.c.state(false) }
-func (s *memStream) StateWithDeleted() State       { defer s.read()(); return s.c.state(true) }
+func (s *memStream) SeqForTime(t time.Time) uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.seqForTime(t)
+}
+func (s *memStream) State() State {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.state(false)
+}
+func (s *memStream) StateWithDeleted() State {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.state(true)
+}
 
 func (s *memStream) FilteredState(start uint64, filter string) SimpleState {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.filtered(start, filter)
 }
 
 func (s *memStream) SubjectsState(filter string) map[string]SubjectState {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.subjectsState(filter)
 }
 
 func (s *memStream) SubjectsTotals(filter string) map[string]uint64 {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.subjectsTotals(filter)
 }
 
 func (s *memStream) NumPending(start uint64, filter string, lastPerSubject bool) uint64 {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.c.numPending(start, filter, lastPerSubject)
 }
 
 func (s *memStream) Aux(key string) []byte {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if v, ok := s.c.aux[key]; ok {
 		return append([]byte(nil), v...)
 	}
@@ -284,7 +326,8 @@ func (s *memStream) Aux(key string) []byte {
 }
 
 func (s *memStream) AuxKeys(prefix string) []string {
-	defer s.read()()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return auxKeys(s.c.aux, prefix)
 }
 
@@ -307,7 +350,11 @@ func (s *memStream) OnRemove(fn RemoveFunc) {
 	s.mu.Unlock()
 }
 
-func (s *memStream) NextExpiry() time.Time { defer s.read()(); return s.c.nextExpiry() }
+func (s *memStream) NextExpiry() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.c.nextExpiry()
+}
 
 func (s *memStream) Close() error {
 	s.mu.Lock()
