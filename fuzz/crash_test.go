@@ -22,11 +22,7 @@ var (
 // starts it so (see RunChild).
 func TestMain(m *testing.M) {
 	RunChild()
-	code := m.Run()
-	if fuzzStoresDir != "" {
-		os.RemoveAll(fuzzStoresDir)
-	}
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 // TestCrash runs the crash harness: a short run in go test ./... (both a

@@ -4,8 +4,9 @@
 //
 // # The crash harness
 //
-// A child process (the test binary run again with -test.run=TestCrashChild
-// and its instructions in the environment) opens a store with
+// A child process (the test binary run again with its instructions in the
+// environment variable ChildEnv, which TestMain hands to RunChild) opens a
+// store with
 // blockstore.Open, creates a few file streams (plain, S2-compressed, with
 // limits and message TTLs; the whole store encrypted when asked) and applies
 // a random workload to each from its own goroutine: stores of 0 B to 64 KiB

@@ -28,13 +28,6 @@ type fuzzStore struct {
 	opts  blockstore.Options
 }
 
-var (
-	fuzzStoresOnce sync.Once
-	fuzzStores     [2]*fuzzStore // plain, encrypted
-	fuzzStoresDir  string        // removed by TestMain
-	fuzzStoresErr  error
-)
-
 func fuzzOptions(key []byte) blockstore.Options {
 	return blockstore.Options{Key: key, Cipher: seal.ChaCha, WALSegmentSize: 16 << 10, LargeMessage: 1 << 10,
 		CacheBytes: 1 << 20, CheckpointInterval: time.Hour, CheckpointBytes: 1 << 40, IndexInterval: time.Hour}
@@ -118,25 +111,19 @@ func buildFuzzStore(dir string, key []byte) (*fuzzStore, error) {
 	return img, err
 }
 
+// fuzzTemplates builds the plain and the encrypted template store in the
+// fuzz test's temporary folder.
 func fuzzTemplates(tb testing.TB) [2]*fuzzStore {
-	fuzzStoresOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "keel-fuzz-")
+	var out [2]*fuzzStore
+	dir := tb.TempDir()
+	for i, key := range [][]byte{nil, bytes.Repeat([]byte("k"), 32)} {
+		st, err := buildFuzzStore(filepath.Join(dir, fmt.Sprint(i)), key)
 		if err != nil {
-			fuzzStoresErr = err
-			return
+			tb.Fatalf("build the fuzz store: %v", err)
 		}
-		fuzzStoresDir = dir
-		for i, key := range [][]byte{nil, bytes.Repeat([]byte("k"), 32)} {
-			if fuzzStores[i], err = buildFuzzStore(filepath.Join(dir, fmt.Sprint(i)), key); err != nil {
-				fuzzStoresErr = err
-				return
-			}
-		}
-	})
-	if fuzzStoresErr != nil {
-		tb.Fatalf("build the fuzz store: %v", fuzzStoresErr)
+		out[i] = st
 	}
-	return fuzzStores
+	return out
 }
 
 // representative picks, among a store's files, one of each kind: the first
