@@ -6,10 +6,10 @@
 //
 // A child process (the test binary run again with its instructions in the
 // environment variable ChildEnv, which TestMain hands to RunChild) opens a
-// store with
-// blockstore.Open, creates a few file streams (plain, S2-compressed, with
-// limits and message TTLs; the whole store encrypted when asked) and applies
-// a random workload to each from its own goroutine: stores of 0 B to 64 KiB
+// store with blockstore.Open, creates a few file streams (plain,
+// S2-compressed, with limits and message TTLs; the whole store encrypted
+// when asked) and applies a random workload to each from its own
+// goroutine: stores of 0 B to 64 KiB
 // (large ones take the engine's straight-to-block path) on a few hundred
 // subjects, removals, erasures, purges (all, by subject, keeping N, up to a
 // sequence), compactions, truncations, expiries, TTL messages, skips,
