@@ -17,6 +17,7 @@ import (
 // version 1:
 //
 //	u8  version (1)
+//	u8  flags (1: the stream allowed message TTLs: the TTL entries are complete)
 //	u64 epoch (must equal the state file's: truncation invalidates it)
 //	u64 block id and u64 end offset the checkpoint reflects the files up to
 //	u64 last sequence stored or skipped (the backend's), u64 next block id
@@ -54,13 +55,17 @@ type indexPos struct {
 	epoch           uint64
 	blockID, end    uint64
 	lastSeq, nextID uint64
+	ttls            bool // the TTL entries cover every message (AllowMsgTTL was on)
 }
 
 // checkpointOf builds the index checkpoint of the stream's current state.
 func (s *fileStream) checkpointOf(st *streamState) (*index.Checkpoint, []byte) {
 	be := s.be
 	var blocks index.Blocks
-	x := []byte{1}
+	x := []byte{1, 0}
+	if s.c.cfg.AllowMsgTTL {
+		x[1] = 1
+	}
 	for _, v := range []uint64{s.epoch, st.activeID, uint64(st.activeEnd), be.lastSeq, be.nextID} {
 		x = binary.LittleEndian.AppendUint64(x, v)
 	}
@@ -112,7 +117,8 @@ func (s *fileStream) loadIndex(st *streamState, files map[uint64]uint64) (indexP
 	if v := d.u8(); d.err == nil && v != 1 {
 		return pos, fmt.Errorf("index extra version %d", v)
 	}
-	pos = indexPos{epoch: d.u64(), blockID: d.u64(), end: d.u64(), lastSeq: d.u64(), nextID: d.u64()}
+	flags := d.u8()
+	pos = indexPos{epoch: d.u64(), blockID: d.u64(), end: d.u64(), lastSeq: d.u64(), nextID: d.u64(), ttls: flags&1 != 0}
 	n := d.uvarint()
 	if d.err != nil || n != uint64(ck.Blocks.Len()) {
 		return pos, errors.New("index extra: block count")

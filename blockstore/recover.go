@@ -187,7 +187,7 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 		}
 		rp.block(b, bf, bid, gen, start)
 	}
-	if err := rp.finish(st); err != nil {
+	if err := rp.finish(st, pos.ttls || pos.blockID == 0); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -339,8 +339,9 @@ func (rp *replayer) tomb(seq uint64, t tombView) {
 	}
 }
 
-// finish applies the state file's stream-level values.
-func (rp *replayer) finish(st *streamState) error {
+// finish applies the state file's stream-level values. ttlsComplete says
+// whether the TTL entries loaded with the index cover its messages.
+func (rp *replayer) finish(st *streamState, ttlsComplete bool) error {
 	s := rp.s
 	c, be := s.c, s.be
 	if rp.seen > st.last {
@@ -364,6 +365,15 @@ func (rp *replayer) finish(st *streamState) error {
 		c.first = n
 	}
 	be.trim(c.first)
+	// The TTL index must be what applying the commands gave: empty when TTLs
+	// are not allowed now, complete when they are (the index checkpoint may
+	// predate a change of the setting).
+	switch {
+	case !c.cfg.AllowMsgTTL:
+		c.ttls.reset()
+	case !ttlsComplete:
+		c.indexTTLs()
+	}
 	be.nextID = max(be.nextID, st.nextID)
 	for _, b := range be.blocks {
 		be.nextID = max(be.nextID, b.id+1)
@@ -426,7 +436,21 @@ func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
 		s.c.skip(cmd.Seq - 1)
 	}
 	if err := s.c.check(cmd); err != nil {
-		s.e.log.Errorf("blockstore: stream %s: wal record %d not applied: %v", name, idx, err)
+		// Every WAL record was applied once. Refused now, its effect is
+		// already in the blocks (compaction may have dropped a message whose
+		// removal was not yet committed) or was lost with damaged data: the
+		// stream still moves past it.
+		if (cmd.Op == OpRemove || cmd.Op == OpErase) && (errors.Is(err, ErrDeleted) || errors.Is(err, ErrNotFound)) {
+			s.e.log.Debugf("blockstore: stream %s: wal record %d: message %d already gone", name, idx, cmd.Seq)
+		} else {
+			s.e.log.Errorf("blockstore: stream %s: wal record %d not applied: %v", name, idx, err)
+		}
+		s.c.applied = max(s.c.applied, cmd.Index)
+		s.walLast = idx
+		if s.walUncovered == 0 {
+			s.walUncovered = idx
+		}
+		s.dirty = true
 		return
 	}
 	s.be.ext = nil
