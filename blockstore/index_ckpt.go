@@ -39,7 +39,13 @@ func (x indexKeys) NewSealer() ([]byte, index.Sealer) {
 	return salt, s
 }
 
-func (x indexKeys) Sealer(salt []byte) (index.Sealer, error) { return x.k.FileSealer(salt) }
+func (x indexKeys) Sealer(salt []byte) (index.Sealer, error) {
+	s, err := x.k.FileSealer(salt)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return s, nil
+}
 
 func (e *Engine) indexKeys() index.Keys {
 	if e.key == nil {

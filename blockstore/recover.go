@@ -306,7 +306,7 @@ func (rp *replayer) msg(b *fblock, seq uint64, m msgView) {
 	c.msgs++
 	c.bytes += size
 	c.last, c.lastTs = seq, m.ts
-	c.subjs.AddMsg(string(m.subj), seq)
+	c.subjs.AddMsgBytes(m.subj, seq)
 	if m.ttl > 0 && c.cfg.AllowMsgTTL {
 		c.ttls.push(m.ts+m.ttl, seq)
 	}
@@ -326,7 +326,7 @@ func (rp *replayer) tomb(seq uint64, t tombView) {
 	size := fileMsgSize(len(t.subj), t.hlen, t.dlen)
 	c.msgs--
 	c.bytes -= size
-	c.subjs.RemoveMsg(string(t.subj), seq)
+	c.subjs.RemoveMsgBytes(t.subj, seq)
 	if b := be.find(seq); b != nil {
 		b.msgs--
 		b.bytes -= size
