@@ -583,6 +583,16 @@ func (be *fileBackend) eraseFile(b *fblock, seq uint64) {
 	b.mods++
 }
 
+// hasCut reports whether block id has a cut not yet done on disk.
+func (be *fileBackend) hasCut(id uint64) bool {
+	for _, c := range be.cuts {
+		if c.id == id {
+			return true
+		}
+	}
+	return false
+}
+
 func (be *fileBackend) findID(id uint64) *fblock {
 	for _, b := range be.blocks {
 		if b.id == id {

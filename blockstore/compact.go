@@ -73,6 +73,11 @@ func (s *fileStream) compactCandidate() *fblock {
 		if b.id >= s.committedActive || b.garbage < compactMinGarbage || 2*b.garbage < b.size || b.skipCompact {
 			continue
 		}
+		// A block with a pending cut (a truncation not yet committed) is
+		// still whole for the last committed state: leave it alone.
+		if s.be.hasCut(b.id) {
+			continue
+		}
 		if best == nil || b.garbage > best.garbage {
 			best = b
 		}
