@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nuid"
 
+	"github.com/keelhq/keel/server"
 	"github.com/keelhq/keel/server/jetstream/jsapi"
 )
 
@@ -42,15 +43,39 @@ func typedEvent(typ string) jsapi.TypedEvent {
 	return jsapi.TypedEvent{Type: typ, ID: nuid.Next(), Time: time.Now().UTC()}
 }
 
-// clientInfo describes the requester of an API call.
+// clientLister is the optional part of Host that describes the connected
+// clients (*server.Server has it), for the client block of audits.
+type clientLister interface {
+	ClientSummaries() []server.ClientInfo
+}
+
+// clientInfo describes the requester of an API call as the reference's
+// audits do: connection start, address, language and version, round trip,
+// and the server it is connected to.
 func (js *JetStream) clientInfo(r *Request) *jsapi.ClientInfo {
-	return &jsapi.ClientInfo{
+	ci := &jsapi.ClientInfo{
 		ID:      r.ClientID,
 		Account: r.Account,
 		Server:  js.host.Name(),
-		Reply:   r.Reply,
 		Kind:    "Client",
 	}
+	cl, ok := js.host.(clientLister)
+	if !ok || r.ClientID == 0 {
+		return ci
+	}
+	// A scan of the connections: audits are built only while someone
+	// listens to them.
+	for _, c := range cl.ClientSummaries() {
+		if c.CID != r.ClientID {
+			continue
+		}
+		start := c.Start.UTC()
+		ci.Start, ci.Host, ci.Name, ci.User = &start, c.IP, c.Name, c.User
+		ci.Lang, ci.Version, ci.RTT = c.Lang, c.Version, c.RTT
+		ci.ClientType = "nats"
+		break
+	}
+	return ci
 }
 
 // streamAdvisory reports a stream created, updated or deleted.

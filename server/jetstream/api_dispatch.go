@@ -211,16 +211,18 @@ func (d *apiDispatcher) dispatch(r *Request) {
 	rt.handler(js, r)
 }
 
-// Respond sends a successful API response (v marshalled as JSON) and the
-// audit advisory.
+// Respond sends an API response (v marshalled as JSON) and its audit
+// advisory.
 func (js *JetStream) Respond(r *Request, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		js.host.Warnf("JetStream API: marshal response to %s: %v", r.Subject, err)
 		return
 	}
-	js.reply(r.Reply, b)
+	// The audit goes out first: once the requester has its answer it may
+	// send the next request, whose audit must not overtake this one.
 	js.auditAdvisory(r, b)
+	js.reply(r.Reply, b)
 }
 
 // RespondError answers a request with {"type":respType,"error":err}, plus

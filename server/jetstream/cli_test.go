@@ -28,6 +28,7 @@ func natsCLI(t *testing.T) string {
 // get, rmm, purge, report, rm, and account info. What it runs is what a
 // user would.
 func TestNatsCLI(t *testing.T) {
+	t.Parallel()
 	cli := natsCLI(t)
 	n := startNode(t, "", nil)
 	run := func(args ...string) string {

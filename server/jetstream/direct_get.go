@@ -88,12 +88,15 @@ func (st *stream) directGet(req *jsapi.JSApiMsgGetRequest, reply string) {
 	if req.StartTime != nil {
 		seq = store.SeqForTime(*req.StartTime)
 	}
-	batch, isBatch := req.Batch, req.Batch > 0
+	// Any batch field makes a batch request, answered with 204 EOB at the
+	// end: a negative one is a batch of nothing, as the reference has it.
+	batch, isBatch := req.Batch, req.Batch != 0
 	if !isBatch {
 		batch = 1
 	}
-	var np, lseq uint64
+	var np, lseq, validThrough uint64
 	if isBatch {
+		validThrough = store.State().LastSeq
 		np = store.NumPending(seq, req.NextFor, false)
 	}
 	var sm blockstore.StoreMsg
@@ -138,7 +141,12 @@ func (st *stream) directGet(req *jsapi.JSApiMsgGetRequest, reply string) {
 		}
 	}
 	if isBatch {
-		np = store.NumPending(seq, req.NextFor, false)
+		// The pending count was counted down while sending (with headers
+		// only, as the reference does); it is counted again only when the
+		// stream grew meanwhile.
+		if store.State().LastSeq > validThrough {
+			np = store.NumPending(seq, req.NextFor, false)
+		}
 		st.js.host.Publish(reply, "", jsapi.DirectGetEOB(np, lseq, false, 0), nil)
 	}
 }
@@ -226,13 +234,11 @@ func (st *stream) directGetMulti(req *jsapi.JSApiMsgGetRequest, reply string) {
 			st.directStatus(reply, jsapi.DirectGetNotFound)
 			return
 		}
-		var hdr []byte
-		if !req.NoHeaders {
-			hbuf = st.appendDirectHeaders(hbuf[:0], m, true, np, lseq)
-			hdr = hbuf
-		}
+		// multi_last answers always carry the headers (no_hdr is not
+		// looked at, as in the reference): a client needs the subject.
+		hbuf = st.appendDirectHeaders(hbuf[:0], m, true, np, lseq)
 		lseq = m.Seq
-		st.js.host.Publish(reply, "", hdr, m.Data)
+		st.js.host.Publish(reply, "", hbuf, m.Data)
 		sent += len(m.Subject) + len(m.Header) + len(m.Data)
 		n++
 		if sent >= maxBytes || (req.Batch > 0 && n >= req.Batch) {

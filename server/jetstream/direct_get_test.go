@@ -3,6 +3,7 @@ package jetstream_test
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,4 +149,94 @@ func TestDirectGetNeedsAllowDirect(t *testing.T) {
 	if err != nil || m.Header.Get("Status") != "404" {
 		t.Fatalf("after enabling: %v %v", err, m)
 	}
+}
+
+// TestTranscriptDirectGet writes down every reply of direct gets, both
+// forms, batches and multi_last, for messages stored with and without
+// headers, and compares with the reference's (transcript_test.go).
+func TestTranscriptDirectGet(t *testing.T) {
+	goldenTranscript(t, "direct-get", func(t *testing.T, tg *target, w *strings.Builder) {
+		nc, _ := tg.connect(t)
+		if _, err := nc.Request("$JS.API.STREAM.CREATE.D", []byte(`{"name":"D","subjects":["d.>"],"allow_direct":true}`), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		pub := func(subj, data string, kv ...string) {
+			m := nats.NewMsg(subj)
+			m.Data = []byte(data)
+			for i := 0; i+1 < len(kv); i += 2 {
+				m.Header.Add(kv[i], kv[i+1])
+			}
+			if _, err := nc.RequestMsg(m, 5*time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pub("d.a", "1")
+		pub("d.b", "2", "X-H", "v", "X-Two", "2", "X-Two", "two")
+		pub("d.a", "3", "Nats-Msg-Id", "id3")
+		pub("d.c.x", "4")
+		pub("d.b", "5", "X-H", "w")
+		pub("d.e", "")
+		if _, err := nc.Request("$JS.API.STREAM.MSG.DELETE.D", []byte(`{"seq":4}`), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ subj, body string }{
+			{"$JS.API.DIRECT.GET.D", `{"seq":1}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":2}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":2,"no_hdr":true}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":4}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":6}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":0}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":99}`},
+			{"$JS.API.DIRECT.GET.D", `{"last_by_subj":"d.b"}`},
+			{"$JS.API.DIRECT.GET.D", `{"last_by_subj":"d.*"}`},
+			{"$JS.API.DIRECT.GET.D", `{"next_by_subj":"d.b","seq":3}`},
+			{"$JS.API.DIRECT.GET.D", `{"next_by_subj":"d.*","seq":2}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":1,"batch":3}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":1,"batch":10}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":3,"batch":10,"next_by_subj":"d.b"}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":1,"batch":10,"max_bytes":20}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":1,"batch":10,"max_bytes":1}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":99,"batch":3}`},
+			{"$JS.API.DIRECT.GET.D", `{"next_by_subj":"d.zz","batch":3}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":1,"batch":-1}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":1,"batch":2,"no_hdr":true}`},
+			{"$JS.API.DIRECT.GET.D", `{"batch":2}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.*"]}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.>"]}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.>"],"batch":2}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.>"],"up_to_seq":3}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.a","d.b"],"up_to_seq":2}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.>"],"up_to_time":"2000-01-01T00:00:00Z"}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["zz"]}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.>"],"seq":2}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.a"],"batch":1}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.>"],"max_bytes":5}`},
+			{"$JS.API.DIRECT.GET.D", `{"multi_last":["d.>"],"no_hdr":true}`},
+			{"$JS.API.DIRECT.GET.D", `{"start_time":"2000-01-01T00:00:00Z"}`},
+			{"$JS.API.DIRECT.GET.D", `{"start_time":"2000-01-01T00:00:00Z","batch":2}`},
+			{"$JS.API.DIRECT.GET.D", `{"start_time":"2099-01-01T00:00:00Z"}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":1,"start_time":"2000-01-01T00:00:00Z"}`},
+			{"$JS.API.DIRECT.GET.D", ``},
+			{"$JS.API.DIRECT.GET.D", `{}`},
+			{"$JS.API.DIRECT.GET.D", `{bad`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":1,"last_by_subj":"d.a"}`},
+			{"$JS.API.DIRECT.GET.D", `{"seq":1,"bogus":true}`},
+			{"$JS.API.DIRECT.GET.D.d.b", ``},
+			{"$JS.API.DIRECT.GET.D.d.c.x", ``},
+			{"$JS.API.DIRECT.GET.D.d.e", ``},
+			{"$JS.API.DIRECT.GET.D.d.zz", ``},
+			{"$JS.API.DIRECT.GET.D.d.*", ``},
+			{"$JS.API.DIRECT.GET.D.d.>", ``},
+			{"$JS.API.DIRECT.GET.D.d.b", `{"no_hdr":true}`},
+			{"$JS.API.DIRECT.GET.D.d.b", `{"seq":1}`},
+			{"$JS.API.DIRECT.GET.NOPE", `{"seq":1}`},
+		} {
+			requestAll(t, nc, w, c.subj, nil, c.body)
+		}
+		for _, lvl := range []string{"1", "99", "x"} {
+			fmt.Fprintf(w, "Nats-Required-Api-Level: %s\n", lvl)
+			requestAll(t, nc, w, "$JS.API.DIRECT.GET.D", nats.Header{"Nats-Required-Api-Level": {lvl}}, `{"seq":1}`)
+			requestAll(t, nc, w, "$JS.API.DIRECT.GET.D.d.b", nats.Header{"Nats-Required-Api-Level": {lvl}}, ``)
+		}
+	})
 }

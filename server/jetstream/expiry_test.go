@@ -30,6 +30,7 @@ func msgs(t *testing.T, s jetstream.Stream) uint64 {
 }
 
 func TestMaxAgeExpiry(t *testing.T) {
+	t.Parallel()
 	for _, storage := range []jetstream.StorageType{jetstream.FileStorage, jetstream.MemoryStorage} {
 		t.Run(storage.String(), func(t *testing.T) {
 			n := startNode(t, "", nil)
@@ -51,6 +52,7 @@ func TestMaxAgeExpiry(t *testing.T) {
 }
 
 func TestMessageTTLExpiry(t *testing.T) {
+	t.Parallel()
 	n := startNode(t, "", nil)
 	_, js := connect(t, n)
 	s := mustStream(t, js, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.*"}, AllowMsgTTL: true})
@@ -73,6 +75,7 @@ func TestMessageTTLExpiry(t *testing.T) {
 }
 
 func TestSubjectDeleteMarkers(t *testing.T) {
+	t.Parallel()
 	n := startNode(t, "", nil)
 	_, js := connect(t, n)
 	s := mustStream(t, js, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.*"},

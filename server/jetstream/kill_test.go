@@ -96,6 +96,7 @@ func (p *keelProcess) kill() {
 // the server mid-stream, restarts it, and checks that every acknowledged
 // message is there with its payload.
 func TestKillRestart(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and kills a server process")
 	}

@@ -399,6 +399,7 @@ func TestSourcesUpdate(t *testing.T) {
 // follow an origin under load; after the restart both finish the copy
 // with every origin message exactly once, in order.
 func TestOriginsKillRestart(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and kills a server process")
 	}

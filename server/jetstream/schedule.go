@@ -68,9 +68,10 @@ func (s *scheduler) set(subj string, seq uint64, at int64) {
 		e.seq, e.at = seq, at
 		heap.Fix(&s.queue, e.index)
 	} else {
-		// The subject may alias a publisher's buffer: keep a copy.
+		// The subject may alias a publisher's read buffer: the entry and
+		// the map key both keep the copy, never the caller's string.
 		e := &schedEntry{subj: strings.Clone(subj), seq: seq, at: at}
-		s.bySubj[subj] = e
+		s.bySubj[e.subj] = e
 		heap.Push(&s.queue, e)
 	}
 	delete(s.inflight, subj)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestScheduleFires(t *testing.T) {
+	t.Parallel()
 	n := startNode(t, "", nil)
 	_, js := connect(t, n)
 	s := mustStream(t, js, jetstream.StreamConfig{Name: "S", Subjects: []string{"s.>"}, AllowMsgSchedules: true, AllowMsgTTL: true})
@@ -24,6 +25,14 @@ func TestScheduleFires(t *testing.T) {
 		}
 	}
 	pub("s.sched.every", "tick", "Nats-Schedule", "@every 1s", "Nats-Schedule-Target", "s.out.every")
+	// Publishes after the schedule reuse the connection's read buffer the
+	// schedule's subject was read from: the scheduler must have kept its
+	// own copy (it once keyed its map by the aliased subject and fired
+	// every 250ms).
+	for i := 0; i < 5; i++ {
+		pub("s.other.xxxxx", "filler")
+	}
+	start := time.Now()
 	pub("s.sched.once", "once", "Nats-Schedule", "@at 2000-01-01T00:00:00Z", "Nats-Schedule-Target", "s.out.once", "Nats-Schedule-TTL", "5s")
 	var once *jetstream.RawStreamMsg
 	waitFor(t, 3*time.Second, "one-off schedule", func() bool {
@@ -42,11 +51,26 @@ func TestScheduleFires(t *testing.T) {
 		info, err := s.Info(ctx(t), jetstream.WithSubjectFilter("s.out.every"))
 		return err == nil && info.State.Subjects["s.out.every"] >= 2
 	})
-	m, err := s.GetLastMsgForSubject(ctx(t), "s.out.every")
+	elapsed := time.Since(start)
+	info, err := s.Info(ctx(t), jetstream.WithSubjectFilter("s.out.every"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Schedule-Next")); err != nil {
-		t.Fatalf("next time %q", m.Header.Get("Nats-Schedule-Next"))
+	fired := info.State.Subjects["s.out.every"]
+	if max := uint64(elapsed/time.Second) + 2; fired > max {
+		t.Fatalf("@every 1s fired %d times in %v", fired, elapsed)
+	}
+	// Every firing announces a different next time.
+	seen := map[string]bool{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx(t), seq)
+		if err != nil || m.Subject != "s.out.every" {
+			continue
+		}
+		next := m.Header.Get("Nats-Schedule-Next")
+		if _, err := time.Parse(time.RFC3339Nano, next); err != nil || seen[next] {
+			t.Fatalf("fired message %d: next time %q (seen before: %v)", seq, next, seen[next])
+		}
+		seen[next] = true
 	}
 }

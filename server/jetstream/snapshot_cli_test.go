@@ -15,6 +15,7 @@ import (
 // TestNatsCLIBackupRestore: `nats stream backup` on one Keel node and
 // `nats stream restore` on another give back the same stream.
 func TestNatsCLIBackupRestore(t *testing.T) {
+	t.Parallel()
 	cli := natsCLI(t)
 	a, b := startNode(t, "", nil), startNode(t, "", nil)
 	_, jsa := connect(t, a)
