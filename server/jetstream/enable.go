@@ -238,23 +238,42 @@ func Start(host Host, cfg Config) (*JetStream, error) {
 
 func (js *JetStream) logBanner() {
 	h, c := js.host, js.cfg
+	for _, l := range jetStreamLogo {
+		h.Noticef("%s", l)
+	}
 	h.Noticef("---------------- JETSTREAM ----------------")
+	if c.Strict {
+		h.Noticef("  Strict:          %t", c.Strict)
+	}
 	h.Noticef("  Max Memory:      %s", friendlyBytes(c.MaxMemory))
 	h.Noticef("  Max Storage:     %s", friendlyBytes(c.MaxStore))
 	h.Noticef("  Store Directory: %q", c.StoreDir)
 	if c.Domain != "" {
 		h.Noticef("  Domain:          %s", c.Domain)
 	}
+	if c.Key != nil {
+		h.Noticef("  Encryption:      %s", c.Cipher)
+	}
+	// The reference has no line for the sync policy; Keel's default
+	// (durable before the ack) differs from its, so it is said.
 	if c.SyncInterval > 0 {
 		h.Noticef("  Sync Interval:   %s", c.SyncInterval)
 	} else {
 		h.Noticef("  Sync Interval:   always")
 	}
-	if c.Key != nil {
-		h.Noticef("  Encryption:      %s", c.Cipher)
-	}
 	h.Noticef("  API Level:       %d", js.APILevel())
 	h.Noticef("-------------------------------------------")
+}
+
+// jetStreamLogo opens the banner, as in nats-server's log.
+var jetStreamLogo = []string{
+	`    _ ___ _____ ___ _____ ___ ___   _   __  __`,
+	` _ | | __|_   _/ __|_   _| _ \ __| /_\ |  \/  |`,
+	`| || | _|  | | \__ \ | | |   / _| / _ \| |\/| |`,
+	` \__/|___| |_| |___/ |_| |_|_\___/_/ \_\_|  |_|`,
+	``,
+	`         https://docs.nats.io/jetstream`,
+	``,
 }
 
 func friendlyBytes(b int64) string {

@@ -156,6 +156,7 @@ func (js *JetStream) Shutdown() error {
 		return nil
 	}
 	js.closed = true
+	js.host.Noticef("Initiating JetStream Shutdown...")
 	streams := make([]*stream, 0, len(js.streams))
 	for _, st := range js.streams {
 		streams = append(streams, st)
@@ -182,7 +183,7 @@ func (js *JetStream) Shutdown() error {
 	}
 	js.wg.Wait()
 	js.host.SetJetStreamInfo(server.JetStreamInfo{})
-	js.host.Noticef("JetStream stopped")
+	js.host.Noticef("JetStream Shutdown")
 	return err
 }
 

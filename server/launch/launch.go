@@ -44,32 +44,35 @@ func Start(o *opts.Options, l logger.Logger) (*Node, error) {
 	// logs them.
 	s.Announce()
 	n := &Node{srv: s, log: l, done: make(chan struct{})}
+	// Monitoring listens before JetStream starts, as in nats-server (its
+	// JetStream endpoints report "not enabled" until then), and before
+	// clients can connect.
+	if n.mon, err = monitor.Start(s.Options(), monitor.Sources{Server: s}, l); err != nil {
+		s.Shutdown()
+		return nil, fmt.Errorf("launch: %w", err)
+	}
 	// JetStream starts before the listener opens, as in nats-server, so
 	// that no client ever sees a server without the $JS.API it announces.
 	if o.JetStream {
 		cfg, warnings, err := jetstream.FromOptions(s.Options())
 		if err != nil {
+			n.mon.Close()
+			s.Shutdown()
 			return nil, err
 		}
 		for _, w := range warnings {
 			l.Warnf("%s", w)
 		}
 		if n.js, err = jetstream.Start(s, cfg); err != nil {
+			n.mon.Close()
+			s.Shutdown()
 			return nil, fmt.Errorf("launch: %w", err)
 		}
 		// However the server comes to shut down (a signal, lame duck
 		// mode, an error below), JetStream stops first, while clients
 		// are still connected to receive the acks it releases.
 		s.OnShutdown(n.stopJetStream)
-	}
-	// Monitoring listens before clients can connect, as in nats-server.
-	src := monitor.Sources{Server: s}
-	if n.js != nil {
-		src.JetStream = jsmon.New(n.js)
-	}
-	if n.mon, err = monitor.Start(s.Options(), src, l); err != nil {
-		s.Shutdown()
-		return nil, fmt.Errorf("launch: %w", err)
+		n.mon.SetJetStream(jsmon.New(n.js))
 	}
 	if err := s.Start(); err != nil {
 		n.mon.Close()

@@ -1,6 +1,10 @@
 package launch
 
 import (
+	"fmt"
+	"github.com/keelhq/keel/server/logger"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,5 +66,58 @@ func TestStartFailsOnBadStore(t *testing.T) {
 	if n, err := Start(o, nil); err == nil {
 		n.Shutdown()
 		t.Fatal("started with an unknown cipher")
+	}
+}
+
+// recorder keeps the notices logged.
+type recorder struct {
+	logger.Discard
+	mu    sync.Mutex
+	lines []string
+}
+
+func (r *recorder) Noticef(f string, a ...any) {
+	r.mu.Lock()
+	r.lines = append(r.lines, fmt.Sprintf(f, a...))
+	r.mu.Unlock()
+}
+
+// TestLogOrder checks the JetStream lines of the log against nats-server's
+// order: monitoring starts before JetStream, the banner with the strict
+// line, and the two shutdown lines.
+func TestLogOrder(t *testing.T) {
+	o := options(t, true)
+	o.HTTPHost, o.HTTPPort = "127.0.0.1", -1
+	rec := &recorder{}
+	n, err := Start(o, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	log := strings.Join(rec.lines, "\n")
+	rec.mu.Unlock()
+	want := []string{
+		"Starting http monitor on",
+		"Starting JetStream",
+		"https://docs.nats.io/jetstream",
+		"---------------- JETSTREAM ----------------",
+		"  Strict:          true",
+		"  Max Memory:",
+		"  Store Directory:",
+		"  API Level:",
+		"Took ",
+		"Initiating JetStream Shutdown...",
+		"JetStream Shutdown",
+	}
+	at := 0
+	for _, w := range want {
+		i := strings.Index(log[at:], w)
+		if i < 0 {
+			t.Fatalf("%q missing (or out of order) in the log:\n%s", w, log)
+		}
+		at += i + len(w)
 	}
 }
