@@ -102,6 +102,11 @@ func (st *stream) directGet(req *jsapi.JSApiMsgGetRequest, reply string) {
 	var sm blockstore.StoreMsg
 	var hbuf []byte
 	sent := 0
+	// A batch goes out with one write to the requester per burst, not one
+	// per message.
+	out := st.js.startBatch()
+	defer out.Flush()
+	unflushed := 0
 	for i := 0; i < batch; i++ {
 		var m *blockstore.StoreMsg
 		var err error
@@ -121,7 +126,7 @@ func (st *stream) directGet(req *jsapi.JSApiMsgGetRequest, reply string) {
 			if isBatch && i > 0 {
 				break
 			}
-			st.directStatus(reply, jsapi.DirectGetNotFound)
+			out.Publish(reply, "", []byte(jsapi.DirectGetNotFound), nil)
 			return
 		}
 		seq = m.Seq + 1
@@ -134,10 +139,15 @@ func (st *stream) directGet(req *jsapi.JSApiMsgGetRequest, reply string) {
 			hdr = hbuf
 		}
 		lseq = m.Seq
-		st.js.host.Publish(reply, "", hdr, m.Data)
-		sent += len(m.Subject) + len(m.Header) + len(m.Data)
+		out.Publish(reply, "", hdr, m.Data)
+		size := len(m.Subject) + len(m.Header) + len(m.Data)
+		sent += size
 		if sent >= maxBytes {
 			break
+		}
+		if unflushed += size; unflushed >= directFlushBytes {
+			out.Flush()
+			out, unflushed = st.js.startBatch(), 0
 		}
 	}
 	if isBatch {
@@ -147,9 +157,13 @@ func (st *stream) directGet(req *jsapi.JSApiMsgGetRequest, reply string) {
 		if store.State().LastSeq > validThrough {
 			np = store.NumPending(seq, req.NextFor, false)
 		}
-		st.js.host.Publish(reply, "", jsapi.DirectGetEOB(np, lseq, false, 0), nil)
+		out.Publish(reply, "", jsapi.DirectGetEOB(np, lseq, false, 0), nil)
 	}
 }
+
+// directFlushBytes bounds what a direct get batch holds in the requester's
+// outbound buffer before writing it.
+const directFlushBytes = 256 << 10
 
 // appendDirectHeaders writes the reply header of a stored message: its own
 // headers, then the Nats-* fields (the reference appends them after).
@@ -219,6 +233,9 @@ func (st *stream) directGetMulti(req *jsapi.JSApiMsgGetRequest, reply string) {
 	}
 	var sm blockstore.StoreMsg
 	var hbuf []byte
+	out := st.js.startBatch()
+	defer out.Flush()
+	unflushed := 0
 	np := uint64(len(seqs))
 	var lseq uint64
 	sent, n := 0, 0
@@ -231,21 +248,26 @@ func (st *stream) directGetMulti(req *jsapi.JSApiMsgGetRequest, reply string) {
 		}
 		m, err := store.LoadMsg(seq, &sm)
 		if err != nil {
-			st.directStatus(reply, jsapi.DirectGetNotFound)
+			out.Publish(reply, "", []byte(jsapi.DirectGetNotFound), nil)
 			return
 		}
 		// multi_last answers always carry the headers (no_hdr is not
 		// looked at, as in the reference): a client needs the subject.
 		hbuf = st.appendDirectHeaders(hbuf[:0], m, true, np, lseq)
 		lseq = m.Seq
-		st.js.host.Publish(reply, "", hbuf, m.Data)
-		sent += len(m.Subject) + len(m.Header) + len(m.Data)
+		out.Publish(reply, "", hbuf, m.Data)
+		size := len(m.Subject) + len(m.Header) + len(m.Data)
+		sent += size
 		n++
 		if sent >= maxBytes || (req.Batch > 0 && n >= req.Batch) {
 			break
 		}
+		if unflushed += size; unflushed >= directFlushBytes {
+			out.Flush()
+			out, unflushed = st.js.startBatch(), 0
+		}
 	}
-	st.js.host.Publish(reply, "", jsapi.DirectGetEOB(np, lseq, true, upTo), nil)
+	out.Publish(reply, "", jsapi.DirectGetEOB(np, lseq, true, upTo), nil)
 }
 
 // multiLastSeqs lists, sorted, the last sequence at or below upTo of each
