@@ -64,7 +64,7 @@ const apiQueueLen = 10_000
 
 func newAPIDispatcher(js *JetStream, workers int) *apiDispatcher {
 	d := &apiDispatcher{js: js, workers: workers, queue: make(chan *Request, apiQueueLen), quit: make(chan struct{})}
-	d.routes = defaultRoutes()
+	d.routes = append(defaultRoutes(), consumerRoutes()...)
 	return d
 }
 
@@ -246,6 +246,12 @@ func errorResponse(typ string, err *jsapi.ApiError) any {
 		return &jsapi.StreamListResponse{ApiResponse: base, Streams: []*jsapi.StreamInfo{}}
 	case jsapi.StreamRestoreResponseType:
 		return &jsapi.StreamRestoreResponse{ApiResponse: base}
+	case jsapi.ConsumerNamesResponseType:
+		return &jsapi.ConsumerNamesResponse{ApiResponse: base, Consumers: []string{}}
+	case jsapi.ConsumerListResponseType:
+		return &jsapi.ConsumerListResponse{ApiResponse: base, Consumers: []*jsapi.ConsumerInfo{}}
+	case jsapi.ConsumerPauseResponseType:
+		return &jsapi.ConsumerPauseResponse{ApiResponse: base}
 	}
 	return &base
 }
