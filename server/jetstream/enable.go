@@ -229,6 +229,10 @@ func Start(host Host, cfg Config) (*JetStream, error) {
 		SyncInterval: cfg.SyncInterval, Key: cfg.Key, Cipher: cfg.Cipher, Logger: host,
 		CacheBytes: cfg.BlockCacheBytes,
 	})
+	if errors.Is(err, blockstore.ErrBadKey) {
+		// Say what to fix first; the engine's chain of causes follows.
+		return nil, fmt.Errorf("jetstream: the store in %s was written with another encryption key or cipher, or without one: check jetstream { key, cipher } (%w)", cfg.StoreDir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: open store %s: %w", cfg.StoreDir, err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// buildBinary builds the test binary of server/launch once per test run.
+// keelBinary builds the keel binary (cmd/keel) once per test run.
 var buildOnce struct {
 	sync.Once
 	path string
@@ -33,7 +33,7 @@ func keelBinary(t *testing.T) string {
 			return
 		}
 		buildOnce.path = filepath.Join(dir, "keel")
-		out, err := exec.Command("go", "build", "-o", buildOnce.path, "github.com/keelhq/keel/server/launch/internal/testmain").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", buildOnce.path, "github.com/keelhq/keel/cmd/keel").CombinedOutput()
 		if err != nil {
 			buildOnce.err = fmt.Errorf("%v: %s", err, out)
 		}
@@ -64,8 +64,25 @@ type keelProcess struct {
 func startProcess(t *testing.T, dir string) *keelProcess {
 	t.Helper()
 	port := freePort(t)
+	return startProcessArgs(t, port, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", dir)
+}
+
+// startProcessConf runs keel with a configuration file made of conf and a
+// listen line of its own.
+func startProcessConf(t *testing.T, conf string) *keelProcess {
+	t.Helper()
+	port := freePort(t)
+	path := filepath.Join(t.TempDir(), "keel.conf")
+	if err := os.WriteFile(path, []byte("listen: 127.0.0.1:"+strconv.Itoa(port)+"\n"+conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startProcessArgs(t, port, "-c", path)
+}
+
+func startProcessArgs(t *testing.T, port int, args ...string) *keelProcess {
+	t.Helper()
 	p := &keelProcess{url: "nats://127.0.0.1:" + strconv.Itoa(port)}
-	p.cmd = exec.Command(keelBinary(t), "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", dir)
+	p.cmd = exec.Command(keelBinary(t), args...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -82,6 +99,17 @@ func startProcess(t *testing.T, dir string) *keelProcess {
 			t.Fatalf("keel did not start: %v\n%s", err, p.log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *keelProcess) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("keel exited with %v after SIGTERM:\n%s", err, p.log.String())
 	}
 }
 

@@ -35,7 +35,7 @@ var (
 	memPayload  = flag.Int("mempayload", 128, "payload bytes for -memcompare")
 	memOnly     = flag.String("memonly", "", "with -memcompare: measure only keel or ref")
 	memKeelArgs = flag.String("memkeelargs", "", "with -memcompare: more command-line arguments for keel (e.g. --profile 6060)")
-	memKeelBin  = flag.String("memkeelbin", "", "with -memcompare: the keel binary (default: built from server/launch/internal/testmain)")
+	memKeelBin  = flag.String("memkeelbin", "", "with -memcompare: the keel binary (default: built from cmd/keel)")
 	memMsgID    = flag.Bool("memmsgid", false, "with -memcompare: publish every message with a Nats-Msg-Id (the duplicate window's memory)")
 	memHold     = flag.Duration("memhold", 0, "with -memcompare: keep each server running this long after the reads (to profile it)")
 )
