@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -306,4 +307,75 @@ func TestMsgGetAndDelete(t *testing.T) {
 	if err := s.DeleteMsg(c, 3); err == nil || !strings.Contains(err.Error(), "err_code=10043") {
 		t.Fatalf("delete twice: %v", err)
 	}
+}
+
+// TestTranscriptInfoPaging pages through more subjects than one INFO
+// reply holds (100 000), deleted details, and NAMES/LIST past their page
+// sizes (1024 and 256), with subject filters, against the reference's
+// replies.
+func TestTranscriptInfoPaging(t *testing.T) {
+	goldenTranscript(t, "info-paging", func(t *testing.T, tg *target, w *strings.Builder) {
+		nc, js := tg.connect(t, jetstream.WithPublishAsyncMaxPending(4096))
+		if _, err := js.CreateStream(ctx(t), jetstream.StreamConfig{Name: "P", Subjects: []string{"p.>"}, Storage: jetstream.MemoryStorage}); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 100100; i++ {
+			if _, err := js.PublishAsync("p."+strconv.Itoa(i), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(30 * time.Second):
+			t.Fatal("acks")
+		}
+		for i := 1; i < 40; i += 3 {
+			request(t, nc, "$JS.API.STREAM.MSG.DELETE.P", fmt.Sprintf(`{"seq":%d,"no_erase":true}`, i))
+		}
+		for _, b := range []string{`{"subjects_filter":">"}`, `{"subjects_filter":">","offset":100000}`,
+			`{"subjects_filter":">","offset":99999}`, `{"subjects_filter":">","offset":200000}`,
+			`{"subjects_filter":">","offset":-3}`, `{"subjects_filter":"p.1*"}`, `{"subjects_filter":"p.1"}`,
+			`{"subjects_filter":"p.1000*"}`, `{"subjects_filter":"q.>"}`,
+			`{"deleted_details":true}`, `{"deleted_details":true,"offset":5}`,
+			`{"subjects_filter":"p.12345","deleted_details":true}`, `{"offset":3}`} {
+			m := request(t, nc, "$JS.API.STREAM.INFO.P", b)
+			st := m["state"].(map[string]any)
+			subs, _ := st["subjects"].(map[string]any)
+			keys := make([]string, 0, len(subs))
+			for k := range subs {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			if len(keys) > 3 {
+				keys = append(keys[:2], "...", keys[len(keys)-1])
+			}
+			fmt.Fprintf(w, "INFO %s: total=%v offset=%v limit=%v num_subjects=%v subjects=%d %v deleted=%v num_deleted=%v error=%v\n",
+				b, m["total"], m["offset"], m["limit"], st["num_subjects"], len(subs), keys, st["deleted"], st["num_deleted"], m["error"])
+		}
+		for i := 0; i < 300; i++ {
+			request(t, nc, fmt.Sprintf("$JS.API.STREAM.CREATE.S%03d", i), fmt.Sprintf(`{"name":"S%03d","subjects":["s.%d"],"storage":"memory"}`, i, i))
+		}
+		for _, c := range [][2]string{{"$JS.API.STREAM.NAMES", ``}, {"$JS.API.STREAM.NAMES", `{"offset":1000}`},
+			{"$JS.API.STREAM.LIST", ``}, {"$JS.API.STREAM.LIST", `{"offset":256}`}, {"$JS.API.STREAM.LIST", `{"offset":300}`},
+			{"$JS.API.STREAM.LIST", `{"offset":301}`}, {"$JS.API.STREAM.LIST", `{"offset":-5}`},
+			{"$JS.API.STREAM.NAMES", `{"subject":"s.*"}`}, {"$JS.API.STREAM.NAMES", `{"subject":"s.>","offset":290}`},
+			{"$JS.API.STREAM.LIST", `{"subject":"p.x"}`}, {"$JS.API.STREAM.LIST", `{"subject":"s.1","offset":1}`},
+			{"$JS.API.STREAM.NAMES", `{"subject":"zz"}`}, {"$JS.API.STREAM.NAMES", `{"subject":"bad..subject"}`}} {
+			m := request(t, nc, c[0], c[1])
+			ss, _ := m["streams"].([]any)
+			var names []string
+			for _, s := range ss {
+				if info, ok := s.(map[string]any); ok {
+					names = append(names, info["config"].(map[string]any)["name"].(string))
+				} else {
+					names = append(names, s.(string))
+				}
+			}
+			if len(names) > 3 {
+				names = append(names[:2], "...", names[len(names)-1])
+			}
+			fmt.Fprintf(w, "%s %s: total=%v offset=%v limit=%v n=%d %v error=%v missing=%v\n",
+				c[0], c[1], m["total"], m["offset"], m["limit"], len(ss), names, m["error"], m["missing"])
+		}
+	})
 }

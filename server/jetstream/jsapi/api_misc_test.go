@@ -143,8 +143,10 @@ func TestSubjectsPage(t *testing.T) {
 	if !reflect.DeepEqual(got, map[string]uint64{"b": 2, "c": 3}) || paged.Offset != 1 || paged.Total != 3 {
 		t.Errorf("offset 1: %v %+v", got, paged)
 	}
+	// Past the end: nothing, and the offset asked for (the reference's
+	// reply, checked with TestTranscriptInfoPaging -jsref).
 	got, paged = SubjectsPage(totals, 7)
-	if got != nil || paged.Offset != 3 {
+	if got != nil || paged.Offset != 7 {
 		t.Errorf("past the end: %v %+v", got, paged)
 	}
 	if got, paged := SubjectsPage(nil, 2); got != nil || paged != (ApiPaged{}) {

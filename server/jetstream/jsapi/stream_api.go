@@ -72,8 +72,9 @@ func SubjectsPage(totals map[string]uint64, offset int) (map[string]uint64, ApiP
 		names = append(names, s)
 	}
 	slices.Sort(names)
+	// The reply keeps the offset asked for, also past the end (as the
+	// reference's does).
 	page, _ := Page(names, offset, MaxSubjectDetails)
-	paged.Offset = min(offset, len(names))
 	if len(page) == 0 {
 		return nil, paged
 	}
