@@ -65,12 +65,49 @@ func TestMessageTTLExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	start := time.Now()
 	pub("t.short", "1s")
 	pub("t.never", "never")
 	pub("t.plain", "")
 	waitFor(t, 3*time.Second, "ttl expiry", func() bool { return msgs(t, s) == 2 })
+	// Not before its time, and exact to within a second.
+	if el := time.Since(start); el < time.Second || el > 2*time.Second {
+		t.Fatalf("a 1s TTL expired after %v", el)
+	}
 	if _, err := s.GetLastMsgForSubject(ctx(t), "t.short"); err != jetstream.ErrMsgNotFound {
 		t.Fatalf("short-lived message still there: %v", err)
+	}
+}
+
+// TestExpiryAfterRestart: messages due to expire while the server was down
+// go at once when it is back, and the others on time.
+func TestExpiryAfterRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	n := startNode(t, dir, nil)
+	_, js := connect(t, n)
+	mustStream(t, js, jetstream.StreamConfig{Name: "R", Subjects: []string{"r.*"}, AllowMsgTTL: true, MaxAge: 2 * time.Second})
+	for _, m := range []*nats.Msg{
+		{Subject: "r.ttl", Header: nats.Header{"Nats-TTL": {"1s"}}},
+		{Subject: "r.age"},
+	} {
+		if _, err := js.PublishMsg(ctx(t), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	n.Shutdown()
+	time.Sleep(1200 * time.Millisecond) // the server is down: nothing to await
+	n = startNode(t, dir, nil)
+	_, js = connect(t, n)
+	s, err := js.Stream(ctx(t), "R")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "TTL expiry after restart", func() bool { return msgs(t, s) == 1 })
+	waitFor(t, 3*time.Second, "max_age expiry after restart", func() bool { return msgs(t, s) == 0 })
+	if el := time.Since(start); el < 2*time.Second || el > 3*time.Second {
+		t.Fatalf("a 2s max_age expired after %v", el)
 	}
 }
 
