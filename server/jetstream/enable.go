@@ -38,7 +38,9 @@ type Config struct {
 	Account jsapi.AccountLimits
 	// MaxDuplicateWindow is jetstream.limits.duplicate_window (0: none).
 	MaxDuplicateWindow time.Duration
-	// MaxConsumersPerStream is jetstream.limits.default_max_consumers.
+	// MaxConsumersPerStream is jetstream.limits.default_max_consumers (0:
+	// the reference's default, 1000; -1: unlimited), for the consumer
+	// layer.
 	MaxConsumersPerStream int
 	// MaxPending bounds a direct get batch when the request sets no
 	// max_bytes (the server's max_pending, as the reference does).
@@ -213,7 +215,8 @@ func Start(host Host, cfg Config) (*JetStream, error) {
 		cfg.ServerVersion = server.Version
 	}
 	if cfg.MaxConsumersPerStream == 0 {
-		cfg.MaxConsumersPerStream = -1
+		// The reference's default (-1 configured means unlimited).
+		cfg.MaxConsumersPerStream = jsapi.DefaultMaxConsumersPerStream
 	}
 	begin := time.Now()
 	host.Noticef("Starting JetStream")
