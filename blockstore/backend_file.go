@@ -173,7 +173,15 @@ func (be *fileBackend) loadStub(b *fblock, rec []byte, sm *StoreMsg) (*StoreMsg,
 	if err != nil {
 		return nil, err
 	}
-	// Header then data move to the front of the buffer (never forward).
+	// Header then data move to the front of the buffer. Read as stored,
+	// they lie inside raw and only move backwards; decoded (decompressed
+	// or opened) they are elsewhere and may well exceed the record's size
+	// on disk, so the buffer grows to hold them.
+	need := len(m.hdr) + len(m.data)
+	if cap(raw) < need {
+		raw = make([]byte, need)
+	}
+	raw = raw[:need]
 	n := copy(raw, m.hdr)
 	n += copy(raw[n:], m.data)
 	sm.Buf = raw[:n]

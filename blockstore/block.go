@@ -229,8 +229,10 @@ func decodeBlockFile(raw []byte, key *seal.Key, stream, id uint64) (*blockFile, 
 			bf.data.buf, err = codec.decode(bf.data.buf, raw[off:], r, uint64(off))
 		}
 		if err == nil && r.kind&kindMask == kindMsg {
+			// The plaintext record's own length, not the stored one: a
+			// sealed or compressed record decodes to another size.
 			rec := bf.data.buf[mem:]
-			_, err = decodeMsgBody(rec[recHeadSize : r.size-4])
+			_, err = decodeMsgBody(rec[recHeadSize : 6+int(recLen(rec))-4])
 			if err != nil && !plain {
 				bf.data.buf = bf.data.buf[:mem]
 			}

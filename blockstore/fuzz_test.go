@@ -27,7 +27,7 @@ var fuzzKey = func() *seal.Key {
 }()
 
 // blockImage builds a valid block file image for the seed corpus.
-func blockImage(key *seal.Key, compress bool) []byte {
+func blockImage(key *seal.Key, compress, tail bool) []byte {
 	h := blockHeader{stream: 1, block: 1, first: 1}
 	rc := recCodec{compress: compress}
 	if compress {
@@ -48,14 +48,82 @@ func blockImage(key *seal.Key, compress bool) []byte {
 	img = rc.encode(img, plain, uint64(len(img)))
 	plain = appendTombRecord(plain[:0], 1, "a.b", 0, 5)
 	img = rc.encode(img, plain, uint64(len(img)))
+	if tail {
+		// A message last: a sealed record's plaintext is shorter than
+		// what is stored, a compressed one's longer (here a header that
+		// compresses to less than itself), and the decoder must use the
+		// plaintext's own length.
+		plain = appendMsgRecord(plain[:0], 3, 12, 0, "a.d", bytes.Repeat([]byte("h"), 900), []byte("tail"))
+		img = rc.encode(img, plain, uint64(len(img)))
+	}
 	return img
 }
 
+// grownBlockImage is the shape of the input that panicked in encrypted
+// crash runs: a sealed, compressed block whose first message decodes to
+// more than the whole file (so the plaintext buffer is reallocated to
+// about the size needed) followed by a small sealed message, whose stored
+// length then reaches beyond the buffer.
+func grownBlockImage() []byte {
+	h := blockHeader{stream: 1, block: 1, first: 1, flags: blkFlagS2 | blkFlagSealed}
+	salt, s := fuzzKey.NewFileSealer()
+	copy(h.salt[:], salt)
+	copy(h.check[:], s.Check())
+	rc := recCodec{compress: true, sealer: s}
+	img := h.encode()
+	plain := appendMsgRecord(nil, 1, 10, 0, "a.b", nil, bytes.Repeat([]byte("q"), 633))
+	img = rc.encode(img, plain, uint64(len(img)))
+	plain = appendMsgRecord(plain[:0], 2, 10, 0, "a.b", nil, []byte("xy"))
+	return rc.encode(img, plain, uint64(len(img)))
+}
+
+// TestDecodeBlockMessageLast decodes blocks whose last record is a sealed
+// or compressed message: the decoder once sliced the plaintext with the
+// stored length and panicked (or refused a valid compressed record).
+func TestDecodeBlockMessageLast(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		key      *seal.Key
+		compress bool
+	}{
+		{"plain", nil, false},
+		{"s2", nil, true},
+		{"sealed", fuzzKey, false},
+		{"sealed s2", fuzzKey, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.key != nil && tc.compress {
+				bf, err := decodeBlockFile(grownBlockImage(), tc.key, 1, 1)
+				if err != nil || len(bf.data.seqs) != 2 || len(bf.damaged) != 0 {
+					t.Fatalf("grown block: %v, messages %v", err, bf.data.seqs)
+				}
+			}
+			bf, err := decodeBlockFile(blockImage(tc.key, tc.compress, true), tc.key, 1, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bf.damaged) != 0 || len(bf.data.seqs) != 3 {
+				t.Fatalf("decoded messages %v, damage at %v", bf.data.seqs, bf.damaged)
+			}
+			m, err := bf.data.fill(3, nil)
+			if err != nil || string(m.Data) != "tail" || len(m.Header) != 900 {
+				t.Fatalf("message 3: %v %v", m, err)
+			}
+		})
+	}
+}
+
 func FuzzBlock(f *testing.F) {
-	f.Add(blockImage(nil, false), false)
-	f.Add(blockImage(nil, true), false)
-	f.Add(blockImage(fuzzKey, true), true)
-	img := blockImage(nil, false)
+	f.Add(blockImage(nil, false, false), false)
+	f.Add(blockImage(nil, true, false), false)
+	f.Add(blockImage(fuzzKey, true, false), true)
+	// The input of a panic seen in encrypted crash runs: a sealed block
+	// whose last record is a message.
+	f.Add(blockImage(fuzzKey, false, true), true)
+	f.Add(blockImage(fuzzKey, true, true), true)
+	f.Add(blockImage(nil, true, true), false)
+	f.Add(grownBlockImage(), true)
+	img := blockImage(nil, false, false)
 	img[len(img)/2] ^= 0xff
 	f.Add(img, false)
 	f.Fuzz(func(t *testing.T, raw []byte, keyed bool) {

@@ -489,6 +489,14 @@ func (s *fileStream) readExt(ext *extRef, seq uint64) (msgView, error) {
 	if err != nil {
 		return m, err
 	}
+	// The length comes from disk: allocate only what the file can hold.
+	fi, err := f.Stat()
+	if err != nil {
+		return m, err
+	}
+	if ext.offset < blkHeaderSize || ext.offset > uint64(fi.Size()) || ext.length > uint64(fi.Size())-ext.offset {
+		return m, fmt.Errorf("%w: record at %d+%d beyond the file's %d bytes", errBlock, ext.offset, ext.length, fi.Size())
+	}
 	buf := make([]byte, ext.length)
 	if _, err := f.ReadAt(buf, int64(ext.offset)); err != nil {
 		return m, err
