@@ -147,7 +147,9 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 		ids = append(ids, bid)
 	}
 	slices.Sort(ids)
-	rp := replayer{s: s, first: st.first, seen: s.c.last}
+	// First the blocks to read, in order; then each is read knowing where
+	// the next one begins.
+	var reads []blockRead
 	for _, bid := range ids {
 		gen := files[bid]
 		b := s.be.findID(bid)
@@ -169,28 +171,89 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 		case b != nil && bid < pos.blockID:
 			continue // the index checkpoint covers it
 		}
-		limit := int64(0)
+		r := blockRead{b: b, id: bid, gen: gen, start: blkHeaderSize}
 		if bid == st.activeID {
-			limit = st.activeEnd
+			r.limit = st.activeEnd
+			s.cutCommittedTail(r)
 		}
-		bf, err := readBlockFile(filepath.Join(dir, blockName(bid, gen)), e.key, id, bid, limit)
+		if bid == pos.blockID && b != nil {
+			r.start = int64(pos.end)
+		}
+		reads = append(reads, r)
+	}
+	rp := replayer{s: s, first: st.first, seen: s.c.last}
+	for i, r := range reads {
+		bf, err := readBlockFile(filepath.Join(dir, blockName(r.id, r.gen)), e.key, id, r.id, r.limit)
 		if err != nil {
 			if errors.Is(err, ErrBadKey) {
 				return nil, err
 			}
-			e.log.Errorf("blockstore: stream %s: block %s unreadable, its messages are lost: %v", st.name, blockName(bid, gen), err)
+			e.log.Errorf("blockstore: stream %s: block %s unreadable, its messages are lost: %v", st.name, blockName(r.id, r.gen), err)
 			continue
 		}
-		start := int64(blkHeaderSize)
-		if bid == pos.blockID && b != nil {
-			start = int64(pos.end)
+		// A block's records end where the next block begins: a new block
+		// starts past every sequence committed before it, so a message of
+		// an earlier block at or beyond that start was never committed
+		// there (the tail of a block that was active at a kill, a store
+		// that never reached the WAL, or a command the WAL replayed into
+		// the new block).
+		end := ^uint64(0)
+		if i+1 < len(reads) {
+			if first, ok := blockFirst(filepath.Join(dir, blockName(reads[i+1].id, reads[i+1].gen))); ok {
+				end = first
+			}
 		}
-		rp.block(b, bf, bid, gen, start)
+		rp.block(r.b, bf, r.id, r.gen, r.start, end)
 	}
 	if err := rp.finish(st, pos.ttls || pos.blockID == 0); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// blockRead is a block file recovery replays: records at or after start,
+// the file read up to limit (0: whole).
+type blockRead struct {
+	b            *fblock // the index checkpoint's entry, or nil
+	id, gen      uint64
+	start, limit int64
+}
+
+// cutCommittedTail schedules the cut of the records the committed active
+// block holds past the state's end. They are stores never acknowledged
+// (a large message written before its WAL record) or records of commands
+// after the state, which the WAL replays into a new block. Recovery reads
+// the block only up to the end, but once a later state names a newer
+// active block this one counts as whole: the tail must be gone by then.
+// The cut is recorded in the state that recovery's checkpoint writes
+// (after the WAL replay has read any large message from the tail) and
+// done right after it; a recovery that finds it in a state does it first.
+func (s *fileStream) cutCommittedTail(r blockRead) {
+	fi, err := os.Stat(filepath.Join(s.dir, blockName(r.id, r.gen)))
+	if err != nil || fi.Size() <= r.limit {
+		return
+	}
+	s.e.log.Noticef("blockstore: stream %s: block %s holds %d bytes past the committed end %d; cut after recovery",
+		s.c.cfg.Name, blockName(r.id, r.gen), fi.Size()-r.limit, r.limit)
+	s.be.cuts = append(s.be.cuts, blockCut{id: r.id, gen: r.gen, end: r.limit})
+}
+
+// blockFirst reads the first sequence a block file's header names.
+func blockFirst(path string) (uint64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	hb := make([]byte, blkHeaderSize)
+	if _, err := f.ReadAt(hb, 0); err != nil {
+		return 0, false
+	}
+	h, err := decodeBlockHeader(hb)
+	if err != nil {
+		return 0, false
+	}
+	return h.first, true
 }
 
 // listBlocks returns the newest file generation of every block in dir,
@@ -232,8 +295,10 @@ type replayer struct {
 }
 
 // block replays the records of bf at or after offset start. b is the
-// block's table entry when the index checkpoint has one.
-func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64) {
+// block's table entry when the index checkpoint has one. Messages (and
+// erased records) at or after end, where the next block begins, are not
+// the block's: they are skipped.
+func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64, end uint64) {
 	s := rp.s
 	be := s.be
 	if b == nil {
@@ -248,6 +313,15 @@ func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64)
 	for _, r := range bf.records {
 		if r.off < start {
 			continue
+		}
+		if r.kind != kindTomb && r.seq >= end {
+			// Written after the next block began: never committed, and
+			// neither is anything after it. It goes from the file too.
+			s.e.log.Warnf("blockstore: stream %s: block %d holds message %d at offset %d, past the start of the next block; cut there",
+				s.c.cfg.Name, id, r.seq, r.off)
+			b.size = r.off
+			be.cuts = append(be.cuts, blockCut{id: id, gen: gen, end: r.off})
+			break
 		}
 		switch r.kind {
 		case kindMsg:
