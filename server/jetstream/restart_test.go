@@ -236,15 +236,17 @@ func TestBinaryRestartEncrypted(t *testing.T) {
 	// SIGKILL while acks are flowing.
 	mustStream(t, js, jetstream.StreamConfig{Name: "K", Subjects: []string{"k.>"}, Duplicates: time.Hour})
 	acked := make(chan uint64, 100000)
+	publisher := js
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for i := 0; ; i++ {
 			msg := nats.NewMsg(fmt.Sprint("k.", i%10))
 			msg.Data = []byte(marker)
 			msg.Header.Set("Nats-Msg-Id", fmt.Sprint("kill-", i))
-			f, err := js.PublishMsgAsync(msg)
+			f, err := publisher.PublishMsgAsync(msg)
 			if err != nil {
-				close(acked)
-				return
+				return // the connection is gone
 			}
 			go func() {
 				select {
@@ -255,19 +257,26 @@ func TestBinaryRestartEncrypted(t *testing.T) {
 			}()
 		}
 	}()
-	for i := 0; i < 1000; i++ {
+	var seqs []uint64
+	for len(seqs) < 1000 {
 		select {
-		case <-acked:
+		case s := <-acked:
+			seqs = append(seqs, s)
 		case <-time.After(20 * time.Second):
 			t.Fatal("no acks")
 		}
 	}
 	p.kill()
 	nc.Close()
-	var seqs []uint64
-	for len(acked) > 0 {
-		if s, ok := <-acked; ok {
+	<-done
+	// Acks already received before the connection went are in the channel;
+	// none can arrive after it.
+	for more := true; more; {
+		select {
+		case s := <-acked:
 			seqs = append(seqs, s)
+		default:
+			more = false
 		}
 	}
 
