@@ -35,7 +35,14 @@
 // $JS.API.INFO and monitoring), recover.go (restart), origins.go,
 // mirror.go, source.go, source_counter.go (mirrors and sources on the same
 // server), api_snapshot.go, snapshot.go, restore.go (backups over the
-// chunked snapshot protocol).
+// chunked snapshot protocol), consumers_absent.go (the consumer API's
+// answers until the consumer layer replaces them).
+//
+// Tests compare with nats-server itself: testdata/oracle holds request
+// scripts and testdata/transcripts what nats.go clients see, each with the
+// reference's replies (.golden), which TestOracleScripts and the
+// TestTranscript* tests replay against Keel; -jsref runs the same tests
+// against the reference (and -update rewrites the golden files from it).
 package jetstream
 
 import (
