@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // DecodeRequest decodes a $JS.API request body into v the way the
@@ -33,11 +34,33 @@ func DecodeRequest(data []byte, v any, strict bool) error {
 			err = fmt.Errorf("%w at offset %d", err, syn.Offset)
 		}
 		if strict {
-			return err
+			return asReferenceTypeError(err)
 		}
-		return json.Unmarshal(data, v)
+		return asReferenceTypeError(json.Unmarshal(data, v))
 	}
 }
+
+// asReferenceTypeError names Go types as the reference's error text does:
+// a JSON value of the wrong kind is reported with its Go type, whose
+// package is "server" there ("[]*server.StreamSource").
+func asReferenceTypeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if err == nil || !errors.As(err, &te) {
+		return err
+	}
+	if msg := err.Error(); strings.Contains(msg, "jsapi.") {
+		return &renamedError{msg: strings.ReplaceAll(msg, "jsapi.", "server."), err: err}
+	}
+	return err
+}
+
+type renamedError struct {
+	msg string
+	err error
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }
 
 // IsEmptyRequest reports whether a body carries no request: nothing, or a
 // JSON object without keys. Requests that take no body (STREAM.DELETE)

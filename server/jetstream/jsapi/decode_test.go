@@ -93,3 +93,16 @@ func FuzzStreamCreate(f *testing.F) {
 		}
 	})
 }
+
+// A body of the wrong JSON kind names the request type as the reference
+// does (package "server").
+func TestDecodeRequestTypeName(t *testing.T) {
+	for _, strict := range []bool{true, false} {
+		var req JSApiStreamPurgeRequest
+		err := DecodeRequest([]byte(`[1,2]`), &req, strict)
+		want := "json: cannot unmarshal array into Go value of type server.JSApiStreamPurgeRequest"
+		if err == nil || err.Error() != want {
+			t.Errorf("strict %v: %v, want %q", strict, err, want)
+		}
+	}
+}
