@@ -153,23 +153,15 @@ func (be *fileBackend) liveIn(from, to uint64) uint64 {
 	return to - from + 1 - be.deleted.CountRange(from, to)
 }
 
+// nextLive and prevLive step over deleted runs a chunk at a time, so a
+// gap of any length (a skip to a far sequence) costs next to nothing.
 func (be *fileBackend) nextLive(seq, last uint64) uint64 {
 	seq = max(seq, be.first)
 	if seq > last {
 		return 0
 	}
-	if !be.deleted.Contains(seq) {
-		return seq
-	}
-	next := seq
-	be.deleted.Ascend(seq, func(d uint64) bool {
-		if d != next {
-			return false
-		}
-		next++
-		return next <= last
-	})
-	if next > last || next == 0 {
+	next, ok := be.deleted.NextAbsent(seq)
+	if !ok || next > last {
 		return 0
 	}
 	return next
@@ -177,12 +169,14 @@ func (be *fileBackend) nextLive(seq, last uint64) uint64 {
 
 func (be *fileBackend) prevLive(seq, first uint64) uint64 {
 	first = max(first, be.first)
-	for s := seq; s >= first && s != 0; s-- {
-		if !be.deleted.Contains(s) {
-			return s
-		}
+	if seq < first || seq == 0 {
+		return 0
 	}
-	return 0
+	prev, ok := be.deleted.PrevAbsent(seq)
+	if !ok || prev < first || prev == 0 {
+		return 0
+	}
+	return prev
 }
 
 func (be *fileBackend) liveBetween(from, to uint64) uint64 { return be.liveIn(from, to) }

@@ -97,7 +97,7 @@ type compactPlan struct {
 	// not the committed one, a rebuild would still count the message
 	// until the WAL replays what moved first.)
 	tombFirst uint64
-	deleted   *index.SeqSet // removed messages of the block's range
+	deleted   *index.SeqSet // removed messages (a copy of the stream's set)
 	covered   func(seq uint64) bool
 	compress  bool
 	streamDir string
@@ -106,14 +106,7 @@ type compactPlan struct {
 func (s *fileStream) compactBlock(b *fblock) error {
 	s.mu.RLock()
 	p := compactPlan{b: b, id: b.id, gen: b.fgen, size: b.size, mods: b.mods, first: s.c.first, tombFirst: s.committedFirst,
-		compress: s.c.cfg.Compression == S2Compression, streamDir: s.dir, deleted: new(index.SeqSet)}
-	s.be.deleted.Ascend(b.first, func(q uint64) bool {
-		if q > b.last {
-			return false
-		}
-		p.deleted.Add(q)
-		return true
-	})
+		compress: s.c.cfg.Compression == S2Compression, streamDir: s.dir, deleted: s.be.deleted.Clone()}
 	// Ranges of every block file still on disk, to keep tombstones whose
 	// message may be in one: the table's, and retired ones not yet removed
 	// (the last committed state may still count them as live).

@@ -254,8 +254,7 @@ func (s *fileStream) Snapshot(w io.Writer) error {
 	for i, b := range s.be.blocks {
 		blocks[i] = span{b.id, b.fgen, b.size}
 	}
-	var deleted index.SeqSet
-	s.be.deleted.Ascend(0, func(q uint64) bool { deleted.Add(q); return true })
+	deleted := s.be.deleted.Clone()
 	img := &snapImage{meta: s.c.meta(), aux: s.c.auxCopy()}
 	first, last := s.c.first, s.c.last
 	s.snapshots++

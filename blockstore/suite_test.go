@@ -436,6 +436,48 @@ func TestSuiteSkip(t *testing.T) {
 	})
 }
 
+// TestSuiteSkipFarGap: a skip to a far sequence leaves a gap of about a
+// billion deleted sequences between two messages. Stepping back over it,
+// snapshotting and restoring cost what the live messages do (one step per
+// sequence of the gap would not finish).
+func TestSuiteSkipFarGap(t *testing.T) {
+	const far = 1 << 30
+	forEachKind(t, func(t *testing.T, k storeKind) {
+		s := newT(t, k, Config{})
+		s.put("a", "before")
+		s.apply(Command{Op: OpSkip, Seq: far})
+		last := s.put("b", "after")
+		if st := s.wantState(2, 1, far+1); st.NumDeleted != far-1 {
+			t.Fatalf("deleted %d", st.NumDeleted)
+		}
+		sm, err := s.LoadPrevMsg(last-1, nil)
+		s.wantMsg(sm, err, 1, "a", "before")
+		sm, err = s.LoadNextMsg(">", 2, nil)
+		s.wantMsg(sm, err, last, "b", "after")
+		if got := s.seqs(">"); !eqSeqs(got, []uint64{1, last}) {
+			t.Fatalf("messages %v", got)
+		}
+		if fs := s.FilteredState(1, ">"); fs.Msgs != 2 || fs.First != 1 || fs.Last != last {
+			t.Fatalf("filtered %+v", fs)
+		}
+		var buf bytes.Buffer
+		if err := s.Snapshot(&buf); err != nil {
+			t.Fatal(err)
+		}
+		r, err := RestoreMemoryStream("R", &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := r.State(); st.Msgs != 2 || st.LastSeq != last {
+			t.Fatalf("restored %+v", st)
+		}
+		s.apply(Command{Op: OpRemove, Seq: last})
+		if _, err := s.LoadLastMsg(">", nil); err != nil {
+			t.Fatalf("last after removing the newest: %v", err)
+		}
+	})
+}
+
 func TestSuiteSnapshotRestore(t *testing.T) {
 	forEachKind(t, func(t *testing.T, k storeKind) {
 		s := newT(t, k, Config{MaxMsgsPerSubject: 3, AllowMsgTTL: true})
