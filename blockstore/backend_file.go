@@ -21,9 +21,12 @@ type fileBackend struct {
 	blocks  []*fblock // by sequence; the active block, when there is one, is last
 	active  *fblock
 	deleted *index.SeqSet
-	first   uint64 // the stream's first sequence (trim keeps it)
-	lastSeq uint64 // highest sequence stored (or skipped to) so far
-	nextID  uint64 // id of the next block file
+	// lostSeqs are the deleted sequences whose message was lost to damage
+	// (and not removed by a command since): a removal of one is accepted.
+	lostSeqs index.SeqSet
+	first    uint64 // the stream's first sequence (trim keeps it)
+	lastSeq  uint64 // highest sequence stored (or skipped to) so far
+	nextID   uint64 // id of the next block file
 
 	// unsynced are files of sealed blocks the next checkpoint syncs and
 	// closes.
@@ -88,7 +91,7 @@ func (be *fileBackend) data(b *fblock) (*blockData, error) {
 		return nil, err
 	}
 	if len(bf.damaged) > 0 {
-		be.s.reportDamage(b, bf, false)
+		be.s.reportLoadDamage(b, bf)
 	}
 	e.cache.put(be.s.id, b.id, bf.data)
 	return bf.data, nil
@@ -347,24 +350,9 @@ func (be *fileBackend) peek(seq uint64, m *msgMeta) error {
 	if err != nil {
 		return fmt.Errorf("blockstore: peek %d: %w", seq, err)
 	}
-	rec := d.record(seq)
-	if rec == nil {
+	if !recMeta(d.record(seq), seq, m) {
 		return fmt.Errorf("blockstore: message %d unreadable: %w", seq, ErrCorrupt)
 	}
-	body := rec[recHeadSize : len(rec)-4]
-	if rec[6] == kindStub {
-		v, err := decodeStubBody(body)
-		if err != nil {
-			return err
-		}
-		*m = msgMeta{seq: seq, subj: unsafe.String(unsafe.SliceData(v.subj), len(v.subj)), hlen: v.hlen, dlen: v.dlen, ts: v.ts, ttl: v.ttl}
-		return nil
-	}
-	v, err := decodeMsgBody(body)
-	if err != nil {
-		return fmt.Errorf("blockstore: message %d: %w", seq, ErrCorrupt)
-	}
-	*m = msgMeta{seq: seq, subj: unsafe.String(unsafe.SliceData(v.subj), len(v.subj)), hlen: len(v.hdr), dlen: len(v.data), ts: v.ts, ttl: v.ttl}
 	return nil
 }
 

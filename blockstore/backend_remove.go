@@ -132,6 +132,7 @@ func (be *fileBackend) trim(first uint64) {
 	be.first = first
 	if first > 1 {
 		be.deleted.RemoveRange(0, first-1)
+		be.lostSeqs.RemoveRange(0, first-1)
 	}
 	n := 0
 	for _, b := range be.blocks {
@@ -186,6 +187,7 @@ func (be *fileBackend) truncate(from uint64) {
 		return
 	}
 	be.deleted.RemoveRange(from, ^uint64(0))
+	be.lostSeqs.RemoveRange(from, ^uint64(0))
 	be.lastSeq = from - 1
 	i := sort.Search(len(be.blocks), func(i int) bool { return be.blocks[i].last >= from || be.blocks[i] == be.active })
 	if i == len(be.blocks) {

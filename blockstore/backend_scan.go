@@ -182,3 +182,11 @@ func (be *fileBackend) prevLive(seq, first uint64) uint64 {
 func (be *fileBackend) liveBetween(from, to uint64) uint64 { return be.liveIn(from, to) }
 
 func (be *fileBackend) skipFor(seq uint64, _ string) uint64 { return seq }
+
+func (be *fileBackend) lost(seq uint64) bool {
+	return seq >= be.first && seq <= be.lastSeq && be.lostSeqs.Contains(seq)
+}
+
+func (be *fileBackend) takeLost(seq uint64) bool {
+	return be.lost(seq) && be.lostSeqs.Remove(seq)
+}

@@ -60,6 +60,10 @@ type backend interface {
 	// the literal subject may be stored (seq itself when unknown), so scans
 	// can jump over blocks that cannot hold it.
 	skipFor(seq uint64, subj string) uint64
+	// lost reports whether seq was a message lost to damage (not live,
+	// and not removed by a command since); takeLost also forgets it.
+	lost(seq uint64) bool
+	takeLost(seq uint64) bool
 }
 
 // msgMeta is what the core needs of a stored message besides its payload.
@@ -87,6 +91,11 @@ type core struct {
 	be       backend
 	sizeOf   func(subj, hdr, data int) uint64
 	peeked   msgMeta // internal peeks
+	// settle (file streams) absorbs messages found lost to damage, taking
+	// them out of the counts (see damage.go); it reports whether there
+	// were any. Called with the stream locked, between the steps of a
+	// command, never inside one.
+	settle func() bool
 	// restoreEnd holds a snapshot's stream-level values until its messages
 	// are in (see finishRestore).
 	restoreEnd snapMeta
@@ -129,7 +138,9 @@ func (c *core) check(cmd *Command) error {
 		if cmd.Seq < c.first || cmd.Seq > c.last {
 			return ErrNotFound
 		}
-		if c.be.nextLive(cmd.Seq, cmd.Seq) != cmd.Seq {
+		// A message lost to damage is still there as far as commands go:
+		// damage must not change which commands a replica accepts.
+		if c.be.nextLive(cmd.Seq, cmd.Seq) != cmd.Seq && !c.be.lost(cmd.Seq) {
 			return ErrDeleted
 		}
 	case OpSkip:
@@ -243,7 +254,28 @@ func (c *core) apply(cmd *Command) Result {
 			c.aux[cmd.Key] = append([]byte(nil), cmd.Data...)
 		}
 	}
+	// Damage the command came across (a removal over a damaged message, a
+	// scan reading a damaged block) leaves the counts as they were for
+	// the messages it could not read: absorbing it now makes them exact.
+	c.settleDamage()
 	return r
+}
+
+func (c *core) settleDamage() bool { return c.settle != nil && c.settle() }
+
+// live reports whether seq holds a live message.
+func (c *core) live(seq uint64) bool {
+	return seq >= c.first && seq <= c.last && c.be.nextLive(seq, seq) == seq
+}
+
+// nextFirst is the first live sequence at or after from, or last+1 when
+// there is none (with damage not yet absorbed the counts may still say
+// otherwise; absorbing fixes them).
+func (c *core) nextFirst(from uint64) uint64 {
+	if n := c.be.nextLive(from, c.last); n != 0 {
+		return n
+	}
+	return c.last + 1
 }
 
 func (c *core) storeMsg(cmd *Command) Result {
@@ -270,6 +302,17 @@ func (c *core) storeMsg(cmd *Command) Result {
 func (c *core) removeMsg(seq uint64, erase bool) bool {
 	m := &c.peeked
 	if err := c.be.peek(seq, m); err != nil {
+		// Lost to damage: once absorbed it is gone, which is what the
+		// removal wanted. Its subject went with its record.
+		if isDamage(err) {
+			c.settleDamage()
+		}
+		if !c.live(seq) && c.be.takeLost(seq) {
+			if c.onRemove != nil {
+				c.onRemove(seq, "")
+			}
+			return true
+		}
 		return false
 	}
 	c.unaccount(m)
@@ -278,7 +321,7 @@ func (c *core) removeMsg(seq uint64, erase bool) bool {
 		c.first = c.last + 1
 		c.be.trim(c.first)
 	} else if seq == c.first {
-		c.first = c.be.nextLive(seq+1, c.last)
+		c.first = c.nextFirst(seq + 1)
 		c.be.trim(c.first)
 	}
 	if c.onRemove != nil {
@@ -441,7 +484,7 @@ func (c *core) dropWalk(from, to uint64, front bool) uint64 {
 		if c.msgs == 0 {
 			c.first = c.last + 1
 		} else {
-			c.first = c.be.nextLive(to+1, c.last)
+			c.first = c.nextFirst(to + 1)
 		}
 		c.be.trim(c.first)
 	}

@@ -154,13 +154,16 @@
 //
 // An index.Checkpoint (subject tree, block table, deleted sequences,
 // totals, applied index; sealed under a fresh subkey when encrypted), with
-// blockstore's Extra section, version 1: u8 version, u64 truncation epoch,
-// u64 block id and end offset the checkpoint reflects the files up to, u64
-// last sequence stored or skipped, u64 next block id; uvarint block count,
-// then per block u64 file generation, u64 size, u64 garbage bytes, uvarint
-// tombstones; uvarint TTL entry count, then i64 expiry and u64 sequence
-// each. Opening a stream loads it and replays only the block records after
-// its position. A missing, damaged or stale one (other epoch, a block of
+// blockstore's Extra section, version 2 (version 1 lacks the last part and
+// is still read): u8 version, u8 flags (1: the TTL entries are complete),
+// u64 truncation epoch, u64 block id and end offset the checkpoint reflects
+// the files up to, u64 last sequence stored or skipped, u64 next block id;
+// uvarint block count, then per block u64 file generation, u64 size, u64
+// garbage bytes, uvarint tombstones; uvarint TTL entry count, then i64
+// expiry and u64 sequence each; uvarint count of runs of sequences lost to
+// damage, then per run uvarint start less the previous run's end and
+// uvarint length less one. Opening a stream loads it and replays only the
+// block records after its position. A missing, damaged or stale one (other epoch, a block of
 // another generation) is ignored: the index is rebuilt from every block,
 // with an identical result. Retired block files stay on disk until an index
 // checkpoint written after their retirement exists, since an older one may

@@ -446,7 +446,8 @@ func (e *Engine) Damaged() []Damage {
 func (e *Engine) addDamage(d Damage) {
 	e.damageMu.Lock()
 	for _, x := range e.damage {
-		if x == d || (d.Seq == 0 && x.Block == d.Block && x.Offset == d.Offset) {
+		if x == d || (d.Seq != 0 && x.Stream == d.Stream && x.Seq == d.Seq) ||
+			(d.Seq == 0 && x.Block == d.Block && x.Offset == d.Offset) {
 			e.damageMu.Unlock()
 			return
 		}

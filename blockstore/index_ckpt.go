@@ -14,9 +14,9 @@ import (
 // A stream's index checkpoint (file INDEX) is an index.Checkpoint: subject
 // tree, block table, deleted sequences, totals and the applied index,
 // sealed when the engine has a key. Its Extra section is blockstore's own,
-// version 1:
+// version 2 (version 1, without the lost sequences, is still read):
 //
-//	u8  version (1)
+//	u8  version (2)
 //	u8  flags (1: the stream allowed message TTLs: the TTL entries are complete)
 //	u64 epoch (must equal the state file's: truncation invalidates it)
 //	u64 block id and u64 end offset the checkpoint reflects the files up to
@@ -24,6 +24,8 @@ import (
 //	uvarint block count, then per block of the table, in order:
 //	    u64 file generation, u64 file size, u64 garbage bytes, uvarint tombstones
 //	uvarint TTL entry count, then per entry: i64 expiry, u64 sequence
+//	uvarint count of runs of sequences lost to damage, then per run:
+//	    uvarint start minus the previous run's end, uvarint length - 1
 //
 // Opening a stream loads it and replays only the block records written
 // after that position; a missing, damaged or stale one is ignored and the
@@ -68,7 +70,7 @@ type indexPos struct {
 func (s *fileStream) checkpointOf(st *streamState) (*index.Checkpoint, []byte) {
 	be := s.be
 	var blocks index.Blocks
-	x := []byte{1, 0}
+	x := []byte{2, 0}
 	if s.c.cfg.AllowMsgTTL {
 		x[1] = 1
 	}
@@ -89,6 +91,7 @@ func (s *fileStream) checkpointOf(st *streamState) (*index.Checkpoint, []byte) {
 		x = binary.LittleEndian.AppendUint64(x, uint64(t.at))
 		x = binary.LittleEndian.AppendUint64(x, t.seq)
 	}
+	x = appendRuns(x, &be.lostSeqs)
 	ck := &index.Checkpoint{
 		LastApplied: s.c.applied,
 		Totals: index.Totals{Msgs: s.c.msgs, Bytes: s.c.bytes, FirstSeq: s.c.first, LastSeq: s.c.last,
@@ -120,8 +123,9 @@ func (s *fileStream) loadIndex(st *streamState, files map[uint64]uint64) (indexP
 		return pos, err
 	}
 	d := decoder{b: ck.Extra}
-	if v := d.u8(); d.err == nil && v != 1 {
-		return pos, fmt.Errorf("index extra version %d", v)
+	version := d.u8()
+	if d.err == nil && version != 1 && version != 2 {
+		return pos, fmt.Errorf("index extra version %d", version)
 	}
 	flags := d.u8()
 	pos = indexPos{epoch: d.u64(), blockID: d.u64(), end: d.u64(), lastSeq: d.u64(), nextID: d.u64(), ttls: flags&1 != 0}
@@ -159,6 +163,12 @@ func (s *fileStream) loadIndex(st *streamState, files map[uint64]uint64) (indexP
 	for i := range ttls {
 		ttls[i] = ttlEntry{at: int64(d.u64()), seq: d.u64()}
 	}
+	var lost index.SeqSet
+	if version >= 2 {
+		if err := decodeRuns(&d, &lost, pos.lastSeq); err != nil {
+			return pos, err
+		}
+	}
 	if d.err != nil || len(d.b) != 0 {
 		return pos, errors.New("index extra: trailing bytes")
 	}
@@ -173,5 +183,53 @@ func (s *fileStream) loadIndex(st *streamState, files map[uint64]uint64) (indexP
 	c.ttls.init()
 	s.be.lastSeq = pos.lastSeq
 	s.be.first = 0 // recovery sets it once the range is known
+	s.be.lostSeqs = lost
+	s.reportLostSeqs()
 	return pos, nil
+}
+
+// appendRuns appends the runs of set: a count, then each run's start as
+// the distance from the previous run's end and its length less one.
+func appendRuns(b []byte, set *index.SeqSet) []byte {
+	var runs [][2]uint64
+	for lo, ok := set.Min(); ok; {
+		hi := ^uint64(0)
+		if next, ok := set.NextAbsent(lo); ok {
+			hi = next - 1
+		}
+		runs = append(runs, [2]uint64{lo, hi})
+		if hi == ^uint64(0) {
+			break
+		}
+		ok = false
+		set.Ascend(hi+1, func(q uint64) bool { lo, ok = q, true; return false })
+	}
+	b = appendUvarint(b, uint64(len(runs)))
+	prev := uint64(0)
+	for _, r := range runs {
+		b = appendUvarint(b, r[0]-prev)
+		b = appendUvarint(b, r[1]-r[0])
+		prev = r[1]
+	}
+	return b
+}
+
+// decodeRuns reads what appendRuns wrote. Runs are bounded (in length and
+// by last) so that damaged input cannot make the set allocate without end.
+func decodeRuns(d *decoder, set *index.SeqSet, last uint64) error {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b))/2 {
+		return errors.New("index extra: run count")
+	}
+	prev := uint64(0)
+	for i := uint64(0); i < n; i++ {
+		lo := prev + d.uvarint()
+		hi := lo + d.uvarint()
+		if d.err != nil || lo < prev || hi < lo || (i > 0 && lo <= prev) || hi-lo >= maxLostReport || hi > last {
+			return errors.New("index extra: bad run")
+		}
+		set.AddRange(lo, hi)
+		prev = hi
+	}
+	return nil
 }

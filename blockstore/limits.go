@@ -107,7 +107,16 @@ func (c *core) expire(now int64) uint64 {
 		cutoff := now - int64(c.cfg.MaxAge)
 		var m msgMeta
 		for s := c.first; c.msgs > 0 && s != 0 && s <= c.last; {
-			if err := c.be.peek(s, &m); err != nil || m.ts > cutoff {
+			if err := c.be.peek(s, &m); err != nil {
+				// A damaged message: absorbed, it is gone; go on from the
+				// new first one.
+				if isDamage(err) && c.settleDamage() {
+					s = c.first
+					continue
+				}
+				break
+			}
+			if m.ts > cutoff {
 				break
 			}
 			if m.ttl < 0 { // never expires
@@ -215,20 +224,25 @@ func (c *core) indexTTLs() {
 	c.ttls.init()
 }
 
+// dropDeadTTLs drops the TTL entries of messages no longer live.
+func (c *core) dropDeadTTLs() {
+	kept := c.ttls.items[:0]
+	for _, e := range c.ttls.items {
+		if c.live(e.seq) {
+			kept = append(kept, e)
+		}
+	}
+	c.ttls.items = kept
+	c.ttls.init()
+}
+
 // pruneTTLs drops entries of removed messages once they dominate the heap,
 // so a stream whose TTL messages are deleted early does not grow it.
 func (c *core) pruneTTLs() {
 	if len(c.ttls.items) < 1024 || uint64(len(c.ttls.items)) < 2*c.msgs {
 		return
 	}
-	kept := c.ttls.items[:0]
-	for _, e := range c.ttls.items {
-		if e.seq >= c.first && c.be.nextLive(e.seq, e.seq) == e.seq {
-			kept = append(kept, e)
-		}
-	}
-	c.ttls.items = kept
-	c.ttls.init()
+	c.dropDeadTTLs()
 }
 
 type ttlEntry struct {

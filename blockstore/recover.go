@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,6 +82,7 @@ func (e *Engine) recoverAll() error {
 	for _, s := range byID {
 		s.replaying = false
 		s.dirty = true
+		s.absorbDamage() // what the index checkpoint counts and recovery found lost
 		list = append(list, s)
 	}
 	if err := e.checkpointStreams(list, false); err != nil {
@@ -139,6 +141,7 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 			e.log.Warnf("blockstore: stream %s: index checkpoint not used (%v): rebuilding from blocks", st.name, err)
 		}
 		s.c = newCore(st.cfg, s.be)
+		s.c.settle = s.absorbDamage
 		s.be.blocks, s.be.deleted, s.be.lastSeq, s.be.first = nil, new(index.SeqSet), 0, 0
 		pos = indexPos{}
 	}
@@ -181,16 +184,8 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 		}
 		reads = append(reads, r)
 	}
-	rp := replayer{s: s, first: st.first, seen: s.c.last}
+	rp := replayer{s: s, first: st.first, last: st.last, seen: s.c.last}
 	for i, r := range reads {
-		bf, err := readBlockFile(filepath.Join(dir, blockName(r.id, r.gen)), e.key, id, r.id, r.limit)
-		if err != nil {
-			if errors.Is(err, ErrBadKey) {
-				return nil, err
-			}
-			e.log.Errorf("blockstore: stream %s: block %s unreadable, its messages are lost: %v", st.name, blockName(r.id, r.gen), err)
-			continue
-		}
 		// A block's records end where the next block begins: a new block
 		// starts past every sequence committed before it, so a message of
 		// an earlier block at or beyond that start was never committed
@@ -202,6 +197,22 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 			if first, ok := blockFirst(filepath.Join(dir, blockName(reads[i+1].id, reads[i+1].gen))); ok {
 				end = first
 			}
+		}
+		path := filepath.Join(dir, blockName(r.id, r.gen))
+		bf, err := readBlockFile(path, e.key, id, r.id, r.limit)
+		if err != nil {
+			if errors.Is(err, ErrBadKey) {
+				return nil, err
+			}
+			e.log.Errorf("blockstore: stream %s: block %s unreadable, its messages are lost: %v", st.name, blockName(r.id, r.gen), err)
+			if r.b == nil && isDamage(err) {
+				// What it held lies between what the blocks before it
+				// hold and where the next one begins.
+				s.reportLost(path, rp.seen+1, min(end-1, st.last), 0)
+			} else if r.b != nil {
+				s.damageFound.Store(true) // the index checkpoint counts them
+			}
+			continue
 		}
 		rp.block(r.b, bf, r.id, r.gen, r.start, end)
 	}
@@ -291,6 +302,7 @@ func listBlocks(dir string) (map[uint64]uint64, error) {
 type replayer struct {
 	s     *fileStream
 	first uint64 // the state's first sequence: records below are gone
+	last  uint64 // the state's last sequence: the blocks hold none above
 	seen  uint64 // highest sequence accounted for, message or gap
 }
 
@@ -310,6 +322,7 @@ func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64,
 		be.blocks = append(be.blocks, b)
 	}
 	b.size = bf.end
+	committed := int64(math.MaxInt64) // where the block's committed records end
 	for _, r := range bf.records {
 		if r.off < start {
 			continue
@@ -319,8 +332,9 @@ func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64,
 			// neither is anything after it. It goes from the file too.
 			s.e.log.Warnf("blockstore: stream %s: block %d holds message %d at offset %d, past the start of the next block; cut there",
 				s.c.cfg.Name, id, r.seq, r.off)
-			b.size = r.off
+			b.size, committed = r.off, r.off
 			be.cuts = append(be.cuts, blockCut{id: id, gen: gen, end: r.off})
+			end = r.seq // (for the damage report below)
 			break
 		}
 		switch r.kind {
@@ -346,7 +360,9 @@ func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64,
 		}
 	}
 	if len(bf.damaged) > 0 {
-		s.reportDamage(b, bf, true)
+		// Damage after the last record may have cost messages up to where
+		// the next block begins (or the state's last sequence).
+		s.reportReplayDamage(b, bf, min(end-1, rp.last), start, committed)
 	}
 }
 
@@ -409,7 +425,11 @@ func (rp *replayer) tomb(seq uint64, t tombView) {
 	if c.msgs == 0 {
 		c.first = rp.seen + 1
 	} else if seq == c.first {
-		c.first = be.nextLive(seq+1, rp.seen)
+		if n := be.nextLive(seq+1, rp.seen); n != 0 {
+			c.first = n
+		} else {
+			c.first = rp.seen + 1
+		}
 	}
 }
 
@@ -498,8 +518,16 @@ func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
 	if wc.ext != nil {
 		m, err := s.readExt(wc.ext, cmd.Seq)
 		if err != nil {
-			// Its block write never completed: it was never acknowledged.
-			s.e.log.Warnf("blockstore: stream %s: message %d was not durable (%v); its sequence is skipped", name, cmd.Seq, err)
+			if errors.Is(err, errNotWritten) {
+				// Its block write never completed: it was never acknowledged.
+				s.e.log.Warnf("blockstore: stream %s: message %d was not durable (%v); its sequence is skipped", name, cmd.Seq, err)
+			} else {
+				// Its record is there and does not check out: damage (or
+				// an unsynced write torn by a power cut, which cannot be
+				// told apart): reported as lost either way.
+				s.e.addDamage(Damage{Stream: name, Seq: cmd.Seq, Block: filepath.Join(s.dir, blockName(wc.ext.block, 0)), Offset: int64(wc.ext.offset)})
+				s.be.lostSeqs.Add(cmd.Seq)
+			}
 			cmd = &Command{Op: OpSkip, Index: cmd.Index, Seq: cmd.Seq}
 		} else {
 			cmd.Header, cmd.Data = m.hdr, m.data
@@ -536,6 +564,10 @@ func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
 	s.dirty, s.indexDirty = true, true
 }
 
+// errNotWritten says a large message's record is not (wholly) in its block
+// file: the write never completed, so the message was never acknowledged.
+var errNotWritten = errors.New("blockstore: record not written")
+
 // readExt reads back a large message from the block position its WAL
 // record names, checking it is exactly the record written.
 func (s *fileStream) readExt(ext *extRef, seq uint64) (msgView, error) {
@@ -544,6 +576,9 @@ func (s *fileStream) readExt(ext *extRef, seq uint64) (msgView, error) {
 		return m, fmt.Errorf("%w: record length %d", errBlock, ext.length)
 	}
 	f, err := os.Open(filepath.Join(s.dir, blockName(ext.block, 0)))
+	if errors.Is(err, os.ErrNotExist) {
+		return m, fmt.Errorf("%w: block %d: %v", errNotWritten, ext.block, err)
+	}
 	if err != nil {
 		return m, err
 	}
@@ -568,8 +603,11 @@ func (s *fileStream) readExt(ext *extRef, seq uint64) (msgView, error) {
 	if err != nil {
 		return m, err
 	}
-	if ext.offset < blkHeaderSize || ext.offset > uint64(fi.Size()) || ext.length > uint64(fi.Size())-ext.offset {
-		return m, fmt.Errorf("%w: record at %d+%d beyond the file's %d bytes", errBlock, ext.offset, ext.length, fi.Size())
+	if ext.offset < blkHeaderSize {
+		return m, fmt.Errorf("%w: record at %d", errBlock, ext.offset)
+	}
+	if ext.offset > uint64(fi.Size()) || ext.length > uint64(fi.Size())-ext.offset {
+		return m, fmt.Errorf("%w: record at %d+%d beyond the file's %d bytes", errNotWritten, ext.offset, ext.length, fi.Size())
 	}
 	buf := make([]byte, ext.length)
 	if _, err := f.ReadAt(buf, int64(ext.offset)); err != nil {
@@ -600,6 +638,7 @@ func (e *Engine) reopen(id uint64) (*fileStream, error) {
 		return nil, err
 	}
 	s.replaying = false
+	s.absorbDamage()
 	e.streams[s.c.cfg.Name] = s
 	return s, nil
 }

@@ -22,8 +22,10 @@ import (
 //	  4 end   u64 message count, u64 aux count
 //
 // Frames come in that order (meta, aux..., msg... by increasing sequence,
-// end); a reader rejects anything else, so a truncated or spliced snapshot
-// never restores as a smaller stream.
+// end); a reader rejects anything else and checks the end frame's counts
+// against the frames read, so a truncated or spliced snapshot never
+// restores as a smaller stream. The meta frame's count may exceed the
+// messages written when some were found lost to damage while writing.
 
 const (
 	snapVersion = 1
@@ -265,7 +267,10 @@ func readSnapshot(r io.Reader, sink snapSink) error {
 			}
 		case typ == frameEnd && state != frameMeta:
 			n, a := d.u64(), d.u64()
-			if d.err != nil || len(d.b) != 0 || n != msgs || a != auxes || msgs != metaMsgs {
+			// The meta frame's count is what the stream counted when the
+			// snapshot began; messages found lost to damage while it was
+			// written are left out, so it may hold fewer, never more.
+			if d.err != nil || len(d.b) != 0 || n != msgs || a != auxes || msgs > metaMsgs {
 				return fmt.Errorf("%w: counts do not match (%d messages, %d aux records read)", ErrSnapshot, msgs, auxes)
 			}
 			return nil

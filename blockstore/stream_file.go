@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keelhq/keel/index"
@@ -49,6 +50,11 @@ type fileStream struct {
 	pendingErase   []erasure // records to overwrite after the next checkpoint
 	snapshots      int       // snapshots in progress: files are not rewritten or removed
 	deferredErase  []erasure // erasures waiting for snapshots to end
+
+	// damageFound says that messages the stream counts were found lost to
+	// damage and must be absorbed (damage.go). Readers set it under the
+	// shared lock.
+	damageFound atomic.Bool
 }
 
 type erasure struct {
@@ -60,6 +66,7 @@ func newFileStream(e *Engine, id uint64, dir string, cfg Config) *fileStream {
 	s := &fileStream{e: e, id: id, dir: dir}
 	s.be = &fileBackend{s: s, nextID: 1, deleted: new(index.SeqSet)}
 	s.c = newCore(cfg, s.be)
+	s.c.settle = s.absorbDamage
 	s.be.lastSeq, s.be.first = s.c.last, s.c.first
 	return s
 }
@@ -82,6 +89,7 @@ func (s *fileStream) Apply(cmd *Command) (Result, error) {
 	if err := s.failed(); err != nil {
 		return Result{}, err
 	}
+	s.absorbDamage() // found by a reader meanwhile: check against exact counts
 	if err := s.c.check(cmd); err != nil {
 		return Result{}, err
 	}
@@ -138,68 +146,117 @@ func (s *fileStream) Config() Config {
 	return s.c.cfg
 }
 
+// The readers run under the shared lock. One that comes across damage
+// the stream still counts (damage.go) has it absorbed and reads again, so
+// that what it returns agrees with what can be read.
+
 func (s *fileStream) LoadMsg(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.loadMsg(seq, sm)
+	for again := true; ; again = false {
+		s.mu.RLock()
+		m, err := s.c.loadMsg(seq, sm)
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return m, err
+		}
+	}
 }
 
 func (s *fileStream) LoadNextMsg(filter string, start uint64, sm *StoreMsg) (*StoreMsg, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.loadNext(filter, start, sm)
+	for again := true; ; again = false {
+		s.mu.RLock()
+		m, err := s.c.loadNext(filter, start, sm)
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return m, err
+		}
+	}
 }
 
 func (s *fileStream) LoadLastMsg(filter string, sm *StoreMsg) (*StoreMsg, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.loadLast(filter, sm)
+	for again := true; ; again = false {
+		s.mu.RLock()
+		m, err := s.c.loadLast(filter, sm)
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return m, err
+		}
+	}
 }
 
 func (s *fileStream) LoadPrevMsg(start uint64, sm *StoreMsg) (*StoreMsg, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.loadPrev(start, sm)
+	for again := true; ; again = false {
+		s.mu.RLock()
+		m, err := s.c.loadPrev(start, sm)
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return m, err
+		}
+	}
 }
 
 func (s *fileStream) SeqForTime(t time.Time) uint64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.seqForTime(t)
+	for again := true; ; again = false {
+		s.mu.RLock()
+		seq := s.c.seqForTime(t)
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return seq
+		}
+	}
 }
-func (s *fileStream) State() State {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.state(false)
-}
-func (s *fileStream) StateWithDeleted() State {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.state(true)
+
+func (s *fileStream) State() State { return s.state(false) }
+
+func (s *fileStream) StateWithDeleted() State { return s.state(true) }
+
+func (s *fileStream) state(withDeleted bool) State {
+	for again := true; ; again = false {
+		s.mu.RLock()
+		st := s.c.state(withDeleted)
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return st
+		}
+	}
 }
 
 func (s *fileStream) FilteredState(start uint64, filter string) SimpleState {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.filtered(start, filter)
+	for again := true; ; again = false {
+		s.mu.RLock()
+		st := s.c.filtered(start, filter)
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return st
+		}
+	}
 }
 
 func (s *fileStream) SubjectsState(filter string) map[string]SubjectState {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.subjectsState(filter)
+	for again := true; ; again = false {
+		s.mu.RLock()
+		m := s.c.subjectsState(filter)
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return m
+		}
+	}
 }
 
 func (s *fileStream) SubjectsTotals(filter string) map[string]uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.c.subjectsTotals(filter)
+	return s.c.subjectsTotals(filter) // the index alone: reads no block
 }
 
 func (s *fileStream) NumPending(start uint64, filter string, lastPerSubject bool) uint64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.numPending(start, filter, lastPerSubject)
+	for again := true; ; again = false {
+		s.mu.RLock()
+		n := s.c.numPending(start, filter, lastPerSubject)
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return n
+		}
+	}
 }
 
 func (s *fileStream) Aux(key string) []byte {
@@ -224,9 +281,14 @@ func (s *fileStream) OnRemove(fn RemoveFunc) {
 }
 
 func (s *fileStream) NextExpiry() time.Time {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.c.nextExpiry()
+	for again := true; ; again = false {
+		s.mu.RLock()
+		t := s.c.nextExpiry()
+		s.mu.RUnlock()
+		if !again || !s.settleShared() {
+			return t
+		}
+	}
 }
 
 // Snapshot writes the stream as it is now. The active block's records go
@@ -246,6 +308,7 @@ func (s *fileStream) Snapshot(w io.Writer) error {
 		s.mu.Unlock()
 		return err
 	}
+	s.absorbDamage()
 	type span struct {
 		id, gen uint64
 		size    int64
@@ -265,8 +328,17 @@ func (s *fileStream) Snapshot(w io.Writer) error {
 		var sm StoreMsg
 		for _, b := range blocks {
 			bf, err := readBlockFile(filepath.Join(s.dir, blockName(b.id, b.gen)), s.e.key, s.id, b.id, b.size)
-			if err != nil {
+			if err != nil && !isDamage(err) {
 				return err
+			}
+			if err != nil || len(bf.damaged) > 0 {
+				// Messages lost to damage found now are left out (the
+				// snapshot's end frame counts what it holds) and the
+				// stream absorbs them at its next command or read.
+				s.damageFound.Store(true)
+				if err != nil {
+					continue
+				}
 			}
 			for _, q := range bf.data.seqs {
 				if q < first || q > last || deleted.Contains(q) {
@@ -337,76 +409,4 @@ func (s *fileStream) shutdown(sync bool) {
 		s.be.unsynced = nil
 	}
 	s.e.cache.dropStream(s.id)
-}
-
-// reportDamage records the messages a damaged block file cost. When the
-// block is read for a load, the index says which sequences it should hold:
-// those live and without a valid record are lost. When recovery replays the
-// block, the sequences between the message records around each damaged
-// region are (a gap there could be a skip, which is reported too: better
-// one false alarm than a silent loss).
-func (s *fileStream) reportDamage(b *fblock, bf *blockFile, replay bool) {
-	name := s.c.cfg.Name
-	path := filepath.Join(s.dir, b.name())
-	found := make(map[uint64]bool, len(bf.data.seqs))
-	for _, q := range bf.data.seqs {
-		found[q] = true
-	}
-	for _, r := range bf.records {
-		if r.kind == kindErased {
-			found[r.seq] = true
-		}
-	}
-	var lost []uint64
-	if replay {
-		for _, d := range bf.damaged {
-			prev, next := bf.hdr.first-1, uint64(0)
-			for _, r := range bf.records {
-				if r.kind == kindTomb {
-					continue
-				}
-				if r.off < d {
-					prev = r.seq
-				} else if next == 0 {
-					next = r.seq
-				}
-			}
-			for q := prev + 1; q < next; q++ {
-				lost = append(lost, q)
-			}
-		}
-	} else {
-		for q := b.first; q <= b.last && q != 0; q++ {
-			if !found[q] && !s.be.deleted.Contains(q) && q >= s.c.first {
-				lost = append(lost, q)
-			}
-		}
-	}
-	for _, q := range lost {
-		s.e.addDamage(Damage{Stream: name, Seq: q, Block: path, Offset: damageOffset(bf, q)})
-	}
-	if len(lost) == 0 {
-		for _, off := range bf.damaged {
-			s.e.addDamage(Damage{Stream: name, Block: path, Offset: off})
-		}
-	}
-}
-
-// damageOffset is where the damage that cost seq starts: the last damaged
-// offset before the first valid record after seq.
-func damageOffset(bf *blockFile, seq uint64) int64 {
-	var after int64 = bf.end
-	for _, r := range bf.records {
-		if r.kind == kindMsg && r.seq > seq {
-			after = r.off
-			break
-		}
-	}
-	off := int64(-1)
-	for _, d := range bf.damaged {
-		if d < after {
-			off = d
-		}
-	}
-	return off
 }

@@ -201,6 +201,10 @@ func (b *memBackend) liveBetween(from, to uint64) uint64 {
 
 func (b *memBackend) skipFor(seq uint64, _ string) uint64 { return seq }
 
+// Memory holds no damage.
+func (b *memBackend) lost(uint64) bool     { return false }
+func (b *memBackend) takeLost(uint64) bool { return false }
+
 // memStream is a Stream held entirely in memory. Its tickets are durable
 // at once (always zero).
 type memStream struct {
