@@ -164,7 +164,9 @@ type SubjectState struct {
 // Apply with the stream locked: it must be quick and must not call the
 // stream. A purge of everything (no filter, no sequence, no keep; a compact
 // to 0 or past the last sequence) does not visit the messages: it calls fn
-// once with seq 0 and subject "".
+// once with seq 0 and subject "". A removal of a message lost to damage
+// (Engine.Damaged) calls fn with its seq and subject "": the subject was in
+// the damaged record.
 type RemoveFunc func(seq uint64, subject string)
 
 // Stream is one stream's store. File and memory stores implement it with the
