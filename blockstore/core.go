@@ -3,6 +3,7 @@ package blockstore
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/keelhq/keel/index"
@@ -96,6 +97,11 @@ type core struct {
 	// were any. Called with the stream locked, between the steps of a
 	// command, never inside one.
 	settle func() bool
+	// ageFrom: every live message in [first, ageFrom) never expires (TTL
+	// -1), so the search for the oldest one MaxAge can expire starts here
+	// (see firstAgeable). Messages are only added above last, so it stays
+	// true until a truncation, which lowers it.
+	ageFrom atomic.Uint64
 	// restoreEnd holds a snapshot's stream-level values until its messages
 	// are in (see finishRestore).
 	restoreEnd snapMeta
@@ -446,6 +452,9 @@ func (c *core) truncate(seq uint64) uint64 {
 		n = c.dropWalk(max(seq+1, c.first), c.last, false)
 	}
 	c.be.truncate(seq + 1)
+	if c.ageFrom.Load() > seq+1 {
+		c.ageFrom.Store(seq + 1)
+	}
 	if err := c.be.peek(seq, &c.peeked); err == nil {
 		c.lastTs = c.peeked.ts
 	}

@@ -106,26 +106,20 @@ func (c *core) expire(now int64) uint64 {
 	if c.cfg.MaxAge > 0 {
 		cutoff := now - int64(c.cfg.MaxAge)
 		var m msgMeta
-		for s := c.first; c.msgs > 0 && s != 0 && s <= c.last; {
-			if err := c.be.peek(s, &m); err != nil {
-				// A damaged message: absorbed, it is gone; go on from the
-				// new first one.
+		for c.msgs > 0 {
+			s, err := c.firstAgeable(&m)
+			if err != nil {
+				// A damaged message: absorbed, it is gone; look again.
 				if isDamage(err) && c.settleDamage() {
-					s = c.first
 					continue
 				}
 				break
 			}
-			if m.ts > cutoff {
+			if s == 0 || m.ts > cutoff {
 				break
-			}
-			if m.ttl < 0 { // never expires
-				s = c.be.nextLive(s+1, c.last)
-				continue
 			}
 			c.removeMsg(s, false)
 			n++
-			s = c.be.nextLive(s+1, c.last)
 		}
 	}
 	for c.ttls.Len() > 0 && c.ttls.items[0].at <= now {
@@ -150,23 +144,48 @@ func (c *core) expire(now int64) uint64 {
 	return n
 }
 
+// firstAgeable finds the first live message MaxAge can expire (one whose
+// TTL is not -1, "never"), filling m; 0 when there is none. Messages that
+// never expire gather at the front of a stream with MaxAge (everything
+// around them goes), so the search starts at ageFrom, past the ones seen
+// before, and costs each of them once rather than at every call. It runs
+// under the shared lock too: ageFrom only moves up then, and every reader
+// moves it to a point that holds for the state they all see.
+func (c *core) firstAgeable(m *msgMeta) (uint64, error) {
+	from := max(c.first, c.ageFrom.Load())
+	for s := c.be.nextLive(from, c.last); s != 0; s = c.be.nextLive(s+1, c.last) {
+		if err := c.be.peek(s, m); err != nil {
+			return 0, err
+		}
+		if m.ttl >= 0 {
+			c.raiseAgeFrom(s)
+			return s, nil
+		}
+		if s == c.last {
+			break
+		}
+	}
+	c.raiseAgeFrom(c.last + 1)
+	return 0, nil
+}
+
+func (c *core) raiseAgeFrom(to uint64) {
+	for {
+		old := c.ageFrom.Load()
+		if to <= old || c.ageFrom.CompareAndSwap(old, to) {
+			return
+		}
+	}
+}
+
 // nextExpiry is when OpExpire next has work: the oldest message reaching
 // MaxAge or the earliest TTL.
 func (c *core) nextExpiry() time.Time {
 	var at int64
 	if c.cfg.MaxAge > 0 && c.msgs > 0 {
 		var m msgMeta
-		// Messages that never expire are skipped; look a bounded distance.
-		s := c.first
-		for i := 0; i < 64 && s != 0; i++ {
-			if c.be.peek(s, &m) != nil {
-				break
-			}
-			if m.ttl >= 0 {
-				at = m.ts + int64(c.cfg.MaxAge)
-				break
-			}
-			s = c.be.nextLive(s+1, c.last)
+		if s, err := c.firstAgeable(&m); err == nil && s != 0 {
+			at = m.ts + int64(c.cfg.MaxAge)
 		}
 	}
 	if c.ttls.Len() > 0 {

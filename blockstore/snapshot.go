@@ -300,6 +300,7 @@ func (c *core) restoreMeta(m *snapMeta) error {
 		c.be.skip(c.last+1, m.first-1, false)
 	}
 	c.first, c.last = m.first, m.first-1
+	c.ageFrom.Store(0)
 	c.restoreEnd = *m
 	return nil
 }

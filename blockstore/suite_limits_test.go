@@ -120,6 +120,37 @@ func TestSuiteMaxAgeAndTTL(t *testing.T) {
 	})
 }
 
+// TestSuiteMaxAgePastNeverExpiring: messages that never expire gather at
+// the front of a stream with MaxAge. However many there are, NextExpiry is
+// the age of the first message after them that does expire, and expiry
+// removes it (once it searched only a bounded distance and gave zero).
+func TestSuiteMaxAgePastNeverExpiring(t *testing.T) {
+	forEachKind(t, func(t *testing.T, k storeKind) {
+		s := newT(t, k, Config{MaxAge: time.Minute, AllowMsgTTL: true})
+		for i := 0; i < 200; i++ {
+			s.putTTL("keep", "forever", -1)
+		}
+		seq := s.put("a", "ages")
+		ts := s.mustLoad(seq).Time
+		if got := s.NextExpiry(); got.UnixNano() != ts+int64(time.Minute) {
+			t.Fatalf("next expiry %v, want %v", got, time.Unix(0, ts+int64(time.Minute)).UTC())
+		}
+		if r := s.apply(Command{Op: OpExpire, Time: ts + int64(time.Minute)}); r.Removed != 1 {
+			t.Fatalf("expired %d", r.Removed)
+		}
+		if !s.NextExpiry().IsZero() {
+			t.Fatalf("next expiry %v with only never-expiring messages", s.NextExpiry())
+		}
+		// A truncation back into the never-expiring run, then messages
+		// that expire again.
+		s.apply(Command{Op: OpTruncate, Seq: 100})
+		seq = s.put("b", "ages too")
+		if got, want := s.NextExpiry().UnixNano(), s.mustLoad(seq).Time+int64(time.Minute); got != want {
+			t.Fatalf("after a truncation, next expiry %v, want %v", got, want)
+		}
+	})
+}
+
 func TestSuiteTTLIgnoredWhenNotAllowed(t *testing.T) {
 	forEachKind(t, func(t *testing.T, k storeKind) {
 		s := newT(t, k, Config{})
