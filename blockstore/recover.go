@@ -518,15 +518,17 @@ func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
 	if wc.ext != nil {
 		m, err := s.readExt(wc.ext, cmd.Seq)
 		if err != nil {
-			if errors.Is(err, errNotWritten) {
-				// Its block write never completed: it was never acknowledged.
-				s.e.log.Warnf("blockstore: stream %s: message %d was not durable (%v); its sequence is skipped", name, cmd.Seq, err)
-			} else {
-				// Its record is there and does not check out: damage (or
-				// an unsynced write torn by a power cut, which cannot be
-				// told apart): reported as lost either way.
-				s.e.addDamage(Damage{Stream: name, Seq: cmd.Seq, Block: filepath.Join(s.dir, blockName(wc.ext.block, 0)), Offset: int64(wc.ext.offset)})
+			path := filepath.Join(s.dir, blockName(wc.ext.block, 0))
+			if !errors.Is(err, errNotWritten) && validRecordAfter(path, int64(wc.ext.offset+wc.ext.length)) {
+				// Its record does not check out, and a valid one follows
+				// it: not a write torn by a power cut (that loses a tail)
+				// but damage to what was synced.
+				s.e.addDamage(Damage{Stream: name, Seq: cmd.Seq, Block: path, Offset: int64(wc.ext.offset)})
 				s.be.lostSeqs.Add(cmd.Seq)
+			} else {
+				// Its block write never completed (or was torn at the
+				// file's tail): it was never acknowledged.
+				s.e.log.Warnf("blockstore: stream %s: message %d was not durable (%v); its sequence is skipped", name, cmd.Seq, err)
 			}
 			cmd = &Command{Op: OpSkip, Index: cmd.Index, Seq: cmd.Seq}
 		} else {
@@ -562,6 +564,30 @@ func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
 		s.walUncovered = idx
 	}
 	s.dirty, s.indexDirty = true, true
+}
+
+// validRecordAfter reports whether the block file at path holds a valid
+// record frame at or after off.
+func validRecordAfter(path string, off int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() <= off {
+		return false
+	}
+	raw := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(raw, off); err != nil {
+		return false
+	}
+	for i := nextMarker(raw, 0); i >= 0; i = nextMarker(raw, i+1) {
+		if _, err := parseRecord(raw, i); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // errNotWritten says a large message's record is not (wholly) in its block
