@@ -23,6 +23,10 @@ type deadBlock struct {
 	// first and last are the block's range while its file is on disk
 	// (memory only: zero when read back from a state file, meaning unknown).
 	first, last uint64
+	// abandoned: never part of a committed state (recovery found it after
+	// the state's active block, written by commands the WAL then replayed
+	// elsewhere). Its records count for nothing: it is never read again.
+	abandoned bool
 }
 
 // blockCut is a block file to be truncated to end (OpTruncate).

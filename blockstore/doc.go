@@ -121,7 +121,7 @@
 // plaintext bodies; a large message of the active block is a stub (kind 4,
 // memory only) giving its file position.
 //
-// # Stream state file (version 1)
+// # Stream state file (version 2)
 //
 // The commit point of a checkpoint, written to the older of two slots
 // (STATE.a, STATE.b) and fdatasynced; a reader takes the valid slot with
@@ -141,7 +141,10 @@
 // last sequence, last time, active block id and its valid end offset, next
 // block id, truncation epoch; dead blocks (uvarint count, id and generation
 // each); cuts (uvarint count, id, generation and end each); aux records
-// (uvarint count, key and value each as uvarint length + bytes).
+// (uvarint count, key and value each as uvarint length + bytes); version 2
+// adds abandoned blocks (uvarint count, id and generation each): blocks
+// recovery found after the state's active one, never committed, never
+// read again (version 1 files are still read).
 //
 // Blocks with an id below the active one are whole, the active one is valid
 // up to its end offset, later ones hold only records of commands after the

@@ -162,7 +162,20 @@ func FuzzCommand(f *testing.F) {
 		f.Add(encodeCommand(nil, 7, 42, &c, nil))
 	}
 	f.Add(encodeCommand(nil, 7, 43, &Command{Op: OpStore, Seq: 4, Subject: "big"}, &extRef{block: 2, offset: 80, length: 9000, crc: 1}))
+	batch := appendBatchHead(nil, 7, 2)
+	batch = appendBytes(batch, encodeCommand(nil, 7, 44, &Command{Op: OpStore, Seq: 5, Subject: "a"}, nil))
+	batch = appendBytes(batch, encodeCommand(nil, 7, 45, &Command{Op: OpSetAux, Key: "k", Data: []byte("v")}, nil))
+	f.Add(batch)
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		if isBatch(raw) {
+			// A batch decodes whole or not at all.
+			n := 0
+			_, err := decodeBatch(raw, func([]byte) error { n++; return nil })
+			if err != nil && n > 0 {
+				t.Fatalf("a batch that fails to decode gave %d commands", n)
+			}
+			return
+		}
 		var wc walCmd
 		if err := decodeCommand(raw, &wc); err != nil {
 			return
@@ -198,7 +211,7 @@ func FuzzSnapshot(f *testing.F) {
 
 func FuzzState(f *testing.F) {
 	st := &streamState{gen: 3, id: 1, name: "S", cfg: Config{Name: "S"}, applied: 5, first: 1, last: 4,
-		activeID: 2, activeEnd: 900, nextID: 3, dead: []deadBlock{{id: 1}}, cuts: []blockCut{{id: 2, end: 100}},
+		activeID: 2, activeEnd: 900, nextID: 3, dead: []deadBlock{{id: 1}, {id: 5, abandoned: true}}, cuts: []blockCut{{id: 2, end: 100}},
 		aux: map[string][]byte{"a": []byte("b")}}
 	f.Add(encodeStateFile(st, nil), false)
 	f.Add(encodeStateFile(st, fuzzKey), true)

@@ -118,9 +118,10 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 	// them: the one on disk may still count their messages, which recovery
 	// takes out by reading them. They are never replayed.
 	_, ierr := os.Stat(filepath.Join(dir, indexFileName))
-	dead := make(map[deadBlock]bool, len(st.dead))
+	type fileKey struct{ id, gen uint64 }
+	dead := make(map[fileKey]deadBlock, len(st.dead))
 	for _, d := range st.dead {
-		dead[deadBlock{id: d.id, gen: d.gen}] = true
+		dead[fileKey{d.id, d.gen}] = d
 		if ierr == nil {
 			d.needIndex = 1
 		}
@@ -156,16 +157,22 @@ func (e *Engine) loadStream(id uint64, dir string) (*fileStream, error) {
 	for _, bid := range ids {
 		gen := files[bid]
 		b := s.be.findID(bid)
+		d, isDead := dead[fileKey{bid, gen}]
 		switch {
-		case dead[deadBlock{id: bid, gen: gen}] && (bid < pos.blockID || pos.blockID == 0):
+		case isDead && d.abandoned:
+			continue // never committed: nothing in it counts
+		case isDead && (bid < pos.blockID || pos.blockID == 0):
 			// A dead block matters only to an index checkpoint older than
 			// its retirement: its tombstones may remove messages the index
 			// still counts. A rebuild never reads it.
 			continue
 		case bid > st.activeID:
 			// Records of commands after the state: the WAL replays them
-			// (large messages are read from here first); then they go.
-			s.be.dead = append(s.be.dead, deadBlock{id: bid, gen: gen})
+			// (large messages are read from here first) into a new block;
+			// then this one goes. Once a later state names that new block
+			// active, this one lies below it, so the state must say that
+			// it is abandoned, not retired.
+			s.be.dead = append(s.be.dead, deadBlock{id: bid, gen: gen, abandoned: true})
 			continue
 		case b == nil && bid < pos.blockID:
 			// Not in the index table: removed after being emptied.
@@ -485,6 +492,22 @@ func (e *Engine) replayWAL(byID map[uint64]*fileStream) error {
 	for {
 		err := e.wal.Replay(from, func(idx uint64, data []byte) error {
 			var wc walCmd
+			if isBatch(data) {
+				// All of the batch or, when it does not decode, none.
+				_, err := decodeBatch(data, func(rec []byte) error {
+					if err := decodeCommand(rec, &wc); err != nil {
+						return err
+					}
+					if s := byID[wc.stream]; s != nil {
+						s.replayCommand(&wc, idx)
+					}
+					return nil
+				})
+				if err != nil {
+					e.log.Errorf("blockstore: wal record %d: %v", idx, err)
+				}
+				return nil
+			}
 			if err := decodeCommand(data, &wc); err != nil {
 				e.log.Errorf("blockstore: wal record %d: %v", idx, err)
 				return nil

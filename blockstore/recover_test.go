@@ -354,3 +354,59 @@ func TestLargeMessageDamageReported(t *testing.T) {
 		t.Fatalf("the next large message: %v", err)
 	}
 }
+
+// TestAbandonedBlockNeverRead: a kill leaves a block after the committed
+// active one (here a tombstone's, starting past a skip). Recovery replays
+// its commands into a new block that starts lower, and the state it
+// commits names the old one dead. If the kill comes before the file is
+// removed, the next recovery must not read it: it was never committed, and
+// its range would hide the new block ("overlaps its predecessor").
+func TestAbandonedBlockNeverRead(t *testing.T) {
+	dir := t.TempDir()
+	o := quietOpts()
+	e := openTestEngine(t, dir, o)
+	s, _ := e.CreateStream(Config{Name: "A", BlockSize: 4 << 10})
+	for i := 0; i < 3; i++ {
+		s.Apply(&Command{Op: OpStore, Subject: "a", Data: []byte("committed"), Time: baseTime})
+	}
+	if err := e.checkpoint(true); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("z"), 8<<10) // fills the block
+	if _, err := s.Apply(&Command{Op: OpStore, Subject: "big", Data: big, Time: baseTime}); err != nil {
+		t.Fatal(err)
+	}
+	s.Apply(&Command{Op: OpSkip, Seq: 6})
+	if _, err := s.Apply(&Command{Op: OpRemove, Seq: 1}); err != nil { // a tombstone in a new block at 7
+		t.Fatal(err)
+	}
+	if err := e.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	killed := t.TempDir()
+	copyQuiet(t, e, dir, killed)
+	e.Close()
+	_, blocks := streamFiles(t, killed)
+	if len(blocks) != 2 {
+		t.Fatalf("blocks %v: want the committed one and one after it", blocks)
+	}
+	abandoned, _ := os.ReadFile(blocks[1])
+
+	e = openTestEngine(t, killed, o) // recovery: commits a state naming block 2 dead
+	again := t.TempDir()
+	copyQuiet(t, e, killed, again)
+	e.Close()
+	// The kill again, before the dead block's file was removed.
+	os.WriteFile(filepath.Join(again, "keel", "streams", filepath.Base(filepath.Dir(blocks[1])), filepath.Base(blocks[1])), abandoned, 0o640)
+
+	e = openTestEngine(t, again, Options{Logger: testLogger{t}})
+	defer e.Close()
+	s, _ = e.Stream("A")
+	sm, err := s.LoadMsg(4, nil)
+	if err != nil || len(sm.Data) != len(big) {
+		t.Fatalf("message 4: %v", err)
+	}
+	if st := s.State(); st.Msgs != 3 || st.FirstSeq != 2 || st.LastSeq != 6 {
+		t.Fatalf("state %+v", st)
+	}
+}

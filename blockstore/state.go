@@ -36,15 +36,18 @@ import (
 //	next block id, epoch,
 //	dead blocks (uvarint count, then id and file generation each),
 //	cuts (uvarint count, then id, file generation and end each),
-//	aux records (uvarint count, then key and value, each uvarint length + bytes)
+//	aux records (uvarint count, then key and value, each uvarint length + bytes),
+//	(version 2) abandoned blocks (uvarint count, then id and file generation
+//	each): dead blocks never part of a committed state, never read
 //
 // Blocks with an id below the active block's are whole; the active block
 // is valid up to its end; blocks above it hold only records of commands
 // after Applied (replayed from the WAL, or never acknowledged). Dead
 // blocks and cuts are removals recorded but perhaps not yet done on disk.
+// Version 1 (no abandoned blocks) is still read.
 
 const (
-	stateVersion    = 1
+	stateVersion    = 2
 	stateHeaderSize = 36
 	stateFlagSealed = 1
 )
@@ -81,11 +84,15 @@ func (st *streamState) encodeBody(b []byte) []byte {
 		uint64(st.activeEnd), st.nextID, st.epoch} {
 		b = binary.LittleEndian.AppendUint64(b, v)
 	}
-	b = appendUvarint(b, uint64(len(st.dead)))
+	var dead, abandoned []deadBlock
 	for _, d := range st.dead {
-		b = binary.LittleEndian.AppendUint64(b, d.id)
-		b = binary.LittleEndian.AppendUint64(b, d.gen)
+		if d.abandoned {
+			abandoned = append(abandoned, d)
+		} else {
+			dead = append(dead, d)
+		}
 	}
+	b = appendDead(b, dead)
 	b = appendUvarint(b, uint64(len(st.cuts)))
 	for _, c := range st.cuts {
 		b = binary.LittleEndian.AppendUint64(b, c.id)
@@ -102,10 +109,30 @@ func (st *streamState) encodeBody(b []byte) []byte {
 		b = appendString(b, k)
 		b = appendBytes(b, st.aux[k])
 	}
+	return appendDead(b, abandoned)
+}
+
+func appendDead(b []byte, list []deadBlock) []byte {
+	b = appendUvarint(b, uint64(len(list)))
+	for _, d := range list {
+		b = binary.LittleEndian.AppendUint64(b, d.id)
+		b = binary.LittleEndian.AppendUint64(b, d.gen)
+	}
 	return b
 }
 
-func decodeStateBody(body []byte, st *streamState) error {
+func decodeDead(d *decoder, abandoned bool, list []deadBlock) ([]deadBlock, error) {
+	n := d.uvarint()
+	if n > uint64(len(d.b))/16 {
+		return list, fmt.Errorf("%w: dead block count", errState)
+	}
+	for i := uint64(0); i < n; i++ {
+		list = append(list, deadBlock{id: d.u64(), gen: d.u64(), abandoned: abandoned})
+	}
+	return list, nil
+}
+
+func decodeStateBody(body []byte, st *streamState, version byte) error {
 	d := decoder{b: body}
 	st.id = d.u64()
 	st.name = d.str()
@@ -116,14 +143,11 @@ func decodeStateBody(body []byte, st *streamState) error {
 	st.lastTs = int64(d.u64())
 	st.activeID, st.activeEnd = d.u64(), int64(d.u64())
 	st.nextID, st.epoch = d.u64(), d.u64()
+	var err error
+	if st.dead, err = decodeDead(&d, false, nil); err != nil {
+		return err
+	}
 	n := d.uvarint()
-	if n > uint64(len(d.b))/16 {
-		return fmt.Errorf("%w: dead block count", errState)
-	}
-	for i := uint64(0); i < n; i++ {
-		st.dead = append(st.dead, deadBlock{id: d.u64(), gen: d.u64()})
-	}
-	n = d.uvarint()
 	if n > uint64(len(d.b))/24 {
 		return fmt.Errorf("%w: cut count", errState)
 	}
@@ -142,6 +166,11 @@ func decodeStateBody(body []byte, st *streamState) error {
 			break
 		}
 		st.aux[k] = append([]byte(nil), v...)
+	}
+	if version >= 2 {
+		if st.dead, err = decodeDead(&d, true, st.dead); err != nil {
+			return err
+		}
 	}
 	if d.err != nil {
 		return fmt.Errorf("%w: %v", errState, d.err)
@@ -185,7 +214,7 @@ func decodeStateFile(raw []byte, key *seal.Key) (*streamState, error) {
 	if binary.LittleEndian.Uint32(raw[len(raw)-4:]) != crc32.Checksum(raw[:len(raw)-4], castagnoli) {
 		return nil, fmt.Errorf("%w: checksum", errState)
 	}
-	if raw[4] != stateVersion {
+	if raw[4] != 1 && raw[4] != stateVersion {
 		return nil, fmt.Errorf("%w: version %d not supported", errState, raw[4])
 	}
 	st := &streamState{gen: binary.LittleEndian.Uint64(raw[8:])}
@@ -205,7 +234,7 @@ func decodeStateFile(raw []byte, key *seal.Key) (*streamState, error) {
 	case raw[5] != 0:
 		return nil, fmt.Errorf("%w: flags %#x", errState, raw[5])
 	}
-	if err := decodeStateBody(body, st); err != nil {
+	if err := decodeStateBody(body, st, raw[4]); err != nil {
 		return nil, err
 	}
 	return st, nil
