@@ -24,6 +24,7 @@ var (
 	ErrStreamExists   = errors.New("blockstore: stream already exists")
 	ErrStreamNotFound = errors.New("blockstore: stream not found")
 	ErrSnapshot       = errors.New("blockstore: bad snapshot")
+	ErrBatch          = errors.New("blockstore: bad batch")
 )
 
 // StorageType says where a stream's messages live.
@@ -176,6 +177,16 @@ type Stream interface {
 	// command (discard new, max message size, sequence mismatch) return an
 	// error and change nothing.
 	Apply(cmd *Command) (Result, error)
+	// ApplyBatch applies cmds as one atomic unit: all of them or, when any
+	// is refused, none (the error says which and why; nothing changed).
+	// A batch holds stores and aux records (OpStore, OpSetAux; other ops
+	// are refused with ErrBatch), at most MaxBatch of them; each is checked
+	// against the state the ones before it leave (sequences, sizes, the
+	// discard-new limits). In a file stream the batch is one WAL record:
+	// after a crash recovery finds all of it or nothing. The results, one
+	// per command, share one ticket; each command takes its own command
+	// index, in order.
+	ApplyBatch(cmds []*Command) ([]Result, error)
 	LastApplied() uint64
 	Config() Config
 

@@ -158,12 +158,7 @@ func (c *core) check(cmd *Command) error {
 			return errors.New("blockstore: config command without a config")
 		}
 	case OpSetAux:
-		if cmd.Key == "" {
-			return errors.New("blockstore: aux record without a key")
-		}
-		if len(cmd.Key) > maxAuxKey {
-			return fmt.Errorf("blockstore: aux key of %d bytes exceeds %d", len(cmd.Key), maxAuxKey)
-		}
+		return checkAux(cmd)
 	case OpPurge, OpCompact, OpTruncate, OpExpire:
 	default:
 		return fmt.Errorf("blockstore: unknown command op %d", cmd.Op)
@@ -176,9 +171,11 @@ const (
 	maxSubjectLen = 1<<16 - 1
 )
 
-func (c *core) checkStore(cmd *Command) error {
-	if cmd.Seq != 0 && cmd.Seq != c.last+1 {
-		return fmt.Errorf("blockstore: store at %d, expected %d: %w", cmd.Seq, c.last+1, ErrSequence)
+// checkStoreFields checks what a store needs whatever the stream holds:
+// its sequence (the next after last), subject and sizes.
+func (c *core) checkStoreFields(cmd *Command, last uint64) error {
+	if cmd.Seq != 0 && cmd.Seq != last+1 {
+		return fmt.Errorf("blockstore: store at %d, expected %d: %w", cmd.Seq, last+1, ErrSequence)
 	}
 	if cmd.Subject == "" || len(cmd.Subject) > maxSubjectLen {
 		return fmt.Errorf("blockstore: store needs a subject of 1 to %d bytes", maxSubjectLen)
@@ -188,6 +185,23 @@ func (c *core) checkStore(cmd *Command) error {
 	}
 	if c.cfg.MaxMsgSize > 0 && len(cmd.Header)+len(cmd.Data) > int(c.cfg.MaxMsgSize) {
 		return ErrMaxMsgSize
+	}
+	return nil
+}
+
+func checkAux(cmd *Command) error {
+	if cmd.Key == "" {
+		return errors.New("blockstore: aux record without a key")
+	}
+	if len(cmd.Key) > maxAuxKey {
+		return fmt.Errorf("blockstore: aux key of %d bytes exceeds %d", len(cmd.Key), maxAuxKey)
+	}
+	return nil
+}
+
+func (c *core) checkStore(cmd *Command) error {
+	if err := c.checkStoreFields(cmd, c.last); err != nil {
+		return err
 	}
 	if c.cfg.Discard != DiscardNew {
 		return nil

@@ -71,17 +71,19 @@ func (d *durability) init(e *Engine) {
 	e.wal.Notify(func(uint64) { d.update() })
 }
 
-// appendLarge appends a WAL record that points into file f and registers
+// appendLarge appends a WAL record that points into files and registers
 // it, atomically with respect to update: no watermark computed in between
-// can pass the record before f is synced.
-func (d *durability) appendLarge(rec []byte, f *syncFile) (uint64, error) {
+// can pass the record before the files are synced.
+func (d *durability) appendLarge(rec []byte, files ...*syncFile) (uint64, error) {
 	if !d.always {
 		return d.e.wal.Append(rec)
 	}
 	d.mu.Lock()
 	idx, err := d.e.wal.Append(rec)
 	if err == nil {
-		d.pending = append(d.pending, pendingLarge{ticket: idx, f: f})
+		for _, f := range files {
+			d.pending = append(d.pending, pendingLarge{ticket: idx, f: f})
+		}
 	}
 	d.mu.Unlock()
 	signal(d.wake)

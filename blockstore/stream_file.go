@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,10 @@ type fileStream struct {
 	be     *fileBackend
 	closed bool
 	enc    []byte // command encoding scratch
+	sub    []byte // a batch's command encoding scratch
+	// extFiles are the block files holding large messages of the record
+	// being logged: synced before it counts as durable.
+	extFiles []*syncFile
 
 	// WAL bookkeeping: the WAL index of the last command applied, and of
 	// the first one applied since the last checkpoint captured this stream
@@ -107,10 +112,31 @@ func (s *fileStream) Apply(cmd *Command) (Result, error) {
 		wc.Seq = r.Seq
 	}
 	s.enc = encodeCommand(s.enc[:0], s.id, s.c.applied, &wc, s.be.ext)
+	s.extFiles = s.extFiles[:0]
+	if s.be.ext != nil {
+		s.extFiles = append(s.extFiles, s.be.extFile)
+	}
+	idx, err := s.logRecord(s.expires(cmd))
+	if err != nil {
+		return r, err
+	}
+	r.Ticket = Ticket(idx)
+	return r, nil
+}
+
+// expires reports whether cmd stores a message that can expire.
+func (s *fileStream) expires(cmd *Command) bool {
+	return cmd.Op == OpStore && (s.c.cfg.MaxAge > 0 || (cmd.TTL > 0 && s.c.cfg.AllowMsgTTL))
+}
+
+// logRecord appends the record in s.enc to the WAL (registering the block
+// files of large messages in s.extFiles for syncing) and does the stream's
+// bookkeeping; expires says whether to wake the expiry loop.
+func (s *fileStream) logRecord(expires bool) (uint64, error) {
 	var idx uint64
 	var err error
-	if s.be.ext != nil {
-		idx, err = s.e.dur.appendLarge(s.enc, s.be.extFile)
+	if len(s.extFiles) > 0 {
+		idx, err = s.e.dur.appendLarge(s.enc, s.extFiles...)
 	} else {
 		idx, err = s.e.wal.Append(s.enc)
 	}
@@ -118,21 +144,67 @@ func (s *fileStream) Apply(cmd *Command) (Result, error) {
 		// The command is applied in memory but not logged: stop the stream
 		// rather than diverge from what a restart would recover.
 		s.be.fail(fmt.Errorf("blockstore: stream %s: wal append: %w", s.c.cfg.Name, err))
-		return r, s.failed()
+		return 0, s.failed()
 	}
 	s.walLast = idx
 	if s.walUncovered == 0 {
 		s.walUncovered = idx
 	}
 	s.dirty, s.indexDirty = true, true
-	r.Ticket = Ticket(idx)
 	if n := s.e.walBytes.Add(int64(len(s.enc))); n > s.e.opts.CheckpointBytes || s.eraseRequested {
 		signal(s.e.kick)
 	}
-	if s.e.opts.AutoExpire && cmd.Op == OpStore && (s.c.cfg.MaxAge > 0 || (cmd.TTL > 0 && s.c.cfg.AllowMsgTTL)) {
+	if s.e.opts.AutoExpire && expires {
 		signal(s.e.expireKick)
 	}
-	return r, nil
+	return idx, nil
+}
+
+// ApplyBatch applies cmds all or none (see batch.go): checked as a whole,
+// applied under one hold of the lock, logged as one WAL record.
+func (s *fileStream) ApplyBatch(cmds []*Command) ([]Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if err := s.failed(); err != nil {
+		return nil, err
+	}
+	s.absorbDamage()
+	if err := s.c.checkBatch(cmds); err != nil {
+		return nil, err
+	}
+	rs := make([]Result, len(cmds))
+	s.enc = appendBatchHead(s.enc[:0], s.id, len(cmds))
+	s.extFiles = s.extFiles[:0]
+	s.be.ext = nil
+	expires := false
+	s.c.applyBatch(cmds, rs, func(i int, cmd *Command, r Result) {
+		wc := *cmd
+		if cmd.Op == OpStore {
+			wc.Seq = r.Seq
+		}
+		s.sub = encodeCommand(s.sub[:0], s.id, s.c.applied, &wc, s.be.ext)
+		s.enc = appendBytes(s.enc, s.sub)
+		if s.be.ext != nil && !slices.Contains(s.extFiles, s.be.extFile) {
+			s.extFiles = append(s.extFiles, s.be.extFile)
+		}
+		s.be.ext = nil
+		expires = expires || s.expires(cmd)
+	})
+	if s.replaying || s.restoring {
+		s.dirty, s.indexDirty = true, true
+		return rs, nil
+	}
+	idx, err := s.logRecord(expires)
+	if err != nil {
+		return rs, err
+	}
+	for i := range rs {
+		rs[i].Ticket = Ticket(idx)
+	}
+	return rs, nil
 }
 
 func (s *fileStream) LastApplied() uint64 {

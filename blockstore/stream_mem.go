@@ -245,6 +245,20 @@ func (s *memStream) Apply(cmd *Command) (Result, error) {
 	return s.c.apply(cmd), nil
 }
 
+func (s *memStream) ApplyBatch(cmds []*Command) ([]Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if err := s.c.checkBatch(cmds); err != nil {
+		return nil, err
+	}
+	rs := make([]Result, len(cmds))
+	s.c.applyBatch(cmds, rs, nil)
+	return rs, nil
+}
+
 func (s *memStream) LastApplied() uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
