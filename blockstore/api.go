@@ -80,7 +80,7 @@ const (
 	OpCompact                // remove everything below Seq (0, or past the last: everything)
 	OpTruncate               // remove everything above Seq (0: everything, sequences restart at 1)
 	OpExpire                 // remove what MaxAge or per-message TTL has expired at Time
-	OpSkip                   // advance the last sequence to Seq (0: last+1) without a message (first_seq, mirrors)
+	OpSkip                   // advance the last sequence to Seq (0: last+1) without a message (first_seq, mirrors); a non-zero Time becomes the last time
 	OpConfig                 // replace the stream's Config (limits applied at once; Name and Storage never change)
 	OpSetAux                 // set auxiliary record Key to Data (empty Data deletes): consumer state etc.
 )

@@ -264,6 +264,9 @@ func (c *core) apply(cmd *Command) Result {
 		r.Seq = c.first
 	case OpSkip:
 		c.skip(cmd.Seq)
+		if cmd.Time != 0 {
+			c.lastTs = cmd.Time
+		}
 		r.Seq = c.last
 	case OpConfig:
 		r.Removed = c.setConfig(*cmd.Config)

@@ -553,7 +553,9 @@ func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
 				// file's tail): it was never acknowledged.
 				s.e.log.Warnf("blockstore: stream %s: message %d was not durable (%v); its sequence is skipped", name, cmd.Seq, err)
 			}
-			cmd = &Command{Op: OpSkip, Index: cmd.Index, Seq: cmd.Seq}
+			// A skip standing for the store: the stream's last time is
+			// still the store's, as if its message had been removed.
+			cmd = &Command{Op: OpSkip, Index: cmd.Index, Seq: cmd.Seq, Time: cmd.Time}
 		} else {
 			cmd.Header, cmd.Data = m.hdr, m.data
 		}

@@ -433,6 +433,13 @@ func TestSuiteSkip(t *testing.T) {
 		e := newT(t, k, Config{Name: "E"})
 		e.apply(Command{Op: OpSkip, Seq: 5})
 		e.wantState(0, 6, 5)
+		// A skip with a time (recovery's stand-in for a lost store) sets
+		// the last time; one without leaves it.
+		e.apply(Command{Op: OpSkip, Seq: 7, Time: baseTime + 77})
+		e.apply(Command{Op: OpSkip, Seq: 9})
+		if st := e.wantState(0, 10, 9); st.LastTime.UnixNano() != baseTime+77 {
+			t.Fatalf("last time %v", st.LastTime)
+		}
 	})
 }
 

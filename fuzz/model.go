@@ -72,7 +72,8 @@ func (b *modelBase) replay(name string, to uint64, skip, drop map[uint64]bool) (
 			}
 			cmd.Seq = p.seq // as the WAL record has it: refused if a lost truncate moved the end
 			if skip[p.seq] {
-				cmd = &blockstore.Command{Op: blockstore.OpSkip, Seq: p.seq}
+				// Recovery's skip keeps the store's time as the last time.
+				cmd = &blockstore.Command{Op: blockstore.OpSkip, Seq: p.seq, Time: cmd.Time}
 			}
 		}
 		m.Apply(cmd) // a refusal leaves the command out, as recovery does
