@@ -160,6 +160,20 @@ type SubjectState struct {
 	Last  uint64
 }
 
+// SnapshotOptions adjust Stream.SnapshotWith.
+type SnapshotOptions struct {
+	// ExcludeAux leaves out the aux records whose key starts with any of
+	// these prefixes (a restore then has none of them).
+	ExcludeAux []string
+	// CheckOnly reads and verifies every record a snapshot would hold
+	// (checksums, decryption, decompression) and writes nothing: w is
+	// ignored and may be nil. Damage that costs messages the stream counts
+	// fails it with ErrCorrupt (they are reported by Engine.Damaged and
+	// taken out of the stream, as any damage found); damage already
+	// accounted for does not.
+	CheckOnly bool
+}
+
 // RemoveFunc is told about every message a command removed (limits, purge,
 // expiry, explicit removal), after the removal is applied. It runs inside
 // Apply with the stream locked: it must be quick and must not call the
@@ -217,6 +231,11 @@ type Stream interface {
 	// Snapshot writes a consistent point-in-time image of the stream
 	// (messages, aux records, config) to w.
 	Snapshot(w io.Writer) error
+	// SnapshotWith is Snapshot with options; it returns the state the
+	// snapshot holds: the stream's at the point it was taken, with the
+	// messages and bytes of what was written (fewer than the stream
+	// counted only when messages were found lost to damage meanwhile).
+	SnapshotWith(w io.Writer, o SnapshotOptions) (State, error)
 
 	// OnRemove registers the removal callback (one per stream).
 	OnRemove(fn RemoveFunc)

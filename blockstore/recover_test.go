@@ -260,6 +260,24 @@ func TestDamageFoundBySnapshot(t *testing.T) {
 	}
 }
 
+// TestSnapshotCheckFindsDamage: a check-only snapshot reads every record
+// and fails on damage, which it reports.
+func TestSnapshotCheckFindsDamage(t *testing.T) {
+	dir := damagedStore(t, 9)
+	e := openTestEngine(t, dir, Options{})
+	defer e.Close()
+	s, _ := e.Stream("D")
+	if _, err := s.SnapshotWith(nil, SnapshotOptions{CheckOnly: true}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("check of a damaged stream: %v", err)
+	}
+	if d := e.Damaged(); len(d) != 1 || d[0].Seq != 9 {
+		t.Fatalf("damage reported %+v", d)
+	}
+	if st, err := s.SnapshotWith(nil, SnapshotOptions{CheckOnly: true}); err != nil || st.Msgs != 39 {
+		t.Fatalf("check once the loss is absorbed: %+v %v", st, err)
+	}
+}
+
 // TestDamageUnderLimitsAndPurges: retention limits, purges and compaction
 // over a message lost to damage leave exact counts.
 func TestDamageUnderLimitsAndPurges(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"sort"
+	"strings"
 )
 
 // A snapshot is a self-contained, versioned stream of checksummed frames:
@@ -52,11 +53,39 @@ type snapMeta struct {
 }
 
 // snapImage is a consistent point-in-time view a stream hands to
-// writeSnapshot; each visits the messages in sequence order.
+// writeSnapshot; each visits the messages in sequence order. state is the
+// stream's state when it was taken; writeSnapshot counts what it wrote
+// into msgs and bytes (sizeOf is the stream's byte accounting).
 type snapImage struct {
-	meta snapMeta
-	aux  map[string][]byte
-	each func(fn func(sm *StoreMsg) error) error
+	meta   snapMeta
+	aux    map[string][]byte
+	each   func(fn func(sm *StoreMsg) error) error
+	state  State
+	sizeOf func(subj, hdr, data int) uint64
+	msgs   uint64
+	bytes  uint64
+}
+
+// snapState is the state a written snapshot holds.
+func (img *snapImage) snapState() State {
+	st := img.state
+	st.Msgs, st.Bytes = img.msgs, img.bytes
+	if st.Msgs > 0 {
+		st.NumDeleted = int(st.LastSeq - st.FirstSeq + 1 - st.Msgs)
+	}
+	return st
+}
+
+// filterAux drops the aux records whose key starts with one of prefixes.
+func filterAux(aux map[string][]byte, prefixes []string) {
+	for k := range aux {
+		for _, p := range prefixes {
+			if strings.HasPrefix(k, p) {
+				delete(aux, k)
+				break
+			}
+		}
+	}
 }
 
 // image captures the core's state for a snapshot; the caller supplies the
@@ -80,7 +109,7 @@ func (c *core) image() *snapImage {
 	seqs := append([]uint64(nil), b.seqs...)
 	msgs := append([]*memMsg(nil), b.msgs...)
 	live := append(bitmap(nil), b.live...)
-	return &snapImage{meta: c.meta(), aux: c.auxCopy(), each: func(fn func(*StoreMsg) error) error {
+	return &snapImage{meta: c.meta(), aux: c.auxCopy(), state: c.state(false), sizeOf: c.sizeOf, each: func(fn func(*StoreMsg) error) error {
 		var sm StoreMsg
 		for i, m := range msgs {
 			if !live.has(uint64(i)) || m == nil {
@@ -153,6 +182,10 @@ func writeSnapshot(w io.Writer, img *snapImage) error {
 		b = appendBytes(b, sm.Header)
 		b = append(b, sm.Data...)
 		n++
+		img.msgs++
+		if img.sizeOf != nil {
+			img.bytes += img.sizeOf(len(sm.Subject), len(sm.Header), len(sm.Data))
+		}
 		return fw.frame(frameMsg, b)
 	})
 	if err != nil {

@@ -368,34 +368,46 @@ func (s *fileStream) NextExpiry() time.Time {
 // writes go on. Until the snapshot ends no file it reads is rewritten,
 // cut or removed, and erasures wait.
 func (s *fileStream) Snapshot(w io.Writer) error {
+	_, err := s.SnapshotWith(w, SnapshotOptions{})
+	return err
+}
+
+// SnapshotWith is Snapshot with options (see SnapshotOptions); a check
+// reads every block as a snapshot does and writes nothing.
+func (s *fileStream) SnapshotWith(w io.Writer, o SnapshotOptions) (State, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return ErrClosed
+		return State{}, ErrClosed
 	}
 	if b := s.be.active; b != nil {
 		s.be.flush(b)
 	}
 	if err := s.failed(); err != nil {
 		s.mu.Unlock()
-		return err
+		return State{}, err
 	}
 	s.absorbDamage()
 	type span struct {
-		id, gen uint64
-		size    int64
+		id, gen, first, last uint64
+		size                 int64
 	}
 	blocks := make([]span, len(s.be.blocks))
 	for i, b := range s.be.blocks {
-		blocks[i] = span{b.id, b.fgen, b.size}
+		blocks[i] = span{b.id, b.fgen, b.first, b.last, b.size}
 	}
 	deleted := s.be.deleted.Clone()
-	img := &snapImage{meta: s.c.meta(), aux: s.c.auxCopy()}
-	first, last := s.c.first, s.c.last
+	img := &snapImage{meta: s.c.meta(), aux: s.c.auxCopy(), state: s.c.state(false), sizeOf: s.c.sizeOf}
+	first, last, name := s.c.first, s.c.last, s.c.cfg.Name
 	s.snapshots++
 	s.mu.Unlock()
 	defer s.endSnapshot()
+	filterAux(img.aux, o.ExcludeAux)
 
+	// lost counts the messages the stream counts whose records turn out
+	// damaged: left out (the snapshot's end frame counts what it holds),
+	// and absorbed by the stream at its next command or read.
+	lost := 0
 	img.each = func(fn func(*StoreMsg) error) error {
 		var sm StoreMsg
 		for _, b := range blocks {
@@ -404,10 +416,19 @@ func (s *fileStream) Snapshot(w io.Writer) error {
 				return err
 			}
 			if err != nil || len(bf.damaged) > 0 {
-				// Messages lost to damage found now are left out (the
-				// snapshot's end frame counts what it holds) and the
-				// stream absorbs them at its next command or read.
-				s.damageFound.Store(true)
+				hi := min(b.last, last)
+				for q := max(b.first, first); q <= hi; q++ {
+					n, ok := deleted.NextAbsent(q)
+					if !ok || n > hi {
+						break
+					}
+					if q = n; err != nil || bf.data.pos(q) < 0 {
+						lost++
+					}
+				}
+				if lost > 0 {
+					s.damageFound.Store(true)
+				}
 				if err != nil {
 					continue
 				}
@@ -427,7 +448,17 @@ func (s *fileStream) Snapshot(w io.Writer) error {
 		}
 		return nil
 	}
-	return writeSnapshot(w, img)
+	if o.CheckOnly {
+		w = io.Discard
+	}
+	if err := writeSnapshot(w, img); err != nil {
+		return img.snapState(), err
+	}
+	if o.CheckOnly && lost > 0 {
+		s.settleShared() // report and absorb what the check found
+		return img.snapState(), fmt.Errorf("blockstore: check %s: %d messages lost to damage: %w", name, lost, ErrCorrupt)
+	}
+	return img.snapState(), nil
 }
 
 func (s *fileStream) endSnapshot() {

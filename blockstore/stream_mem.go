@@ -350,16 +350,26 @@ func (s *memStream) AuxKeys(prefix string) []string {
 }
 
 func (s *memStream) Snapshot(w io.Writer) error {
+	_, err := s.SnapshotWith(w, SnapshotOptions{})
+	return err
+}
+
+func (s *memStream) SnapshotWith(w io.Writer, o SnapshotOptions) (State, error) {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return ErrClosed
+		return State{}, ErrClosed
 	}
 	// Memory messages are immutable once stored, so a copy of the
 	// references is a consistent image and writes can resume at once.
 	img := s.c.image()
 	s.mu.RUnlock()
-	return writeSnapshot(w, img)
+	filterAux(img.aux, o.ExcludeAux)
+	if o.CheckOnly {
+		w = io.Discard
+	}
+	err := writeSnapshot(w, img)
+	return img.snapState(), err
 }
 
 func (s *memStream) OnRemove(fn RemoveFunc) {

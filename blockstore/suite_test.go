@@ -485,6 +485,41 @@ func TestSuiteSkipFarGap(t *testing.T) {
 	})
 }
 
+// TestSuiteSnapshotWith: aux records left out by prefix, the state the
+// snapshot holds returned, and a check that writes nothing.
+func TestSuiteSnapshotWith(t *testing.T) {
+	forEachKind(t, func(t *testing.T, k storeKind) {
+		s := newT(t, k, Config{})
+		for i := 0; i < 5; i++ {
+			s.put("w."+fmt.Sprint(i%2), "payload")
+		}
+		s.apply(Command{Op: OpRemove, Seq: 2})
+		for _, key := range []string{"consumer/a", "consumer/b", "dedup/x", "meta"} {
+			s.apply(Command{Op: OpSetAux, Key: key, Data: []byte("v")})
+		}
+		var buf bytes.Buffer
+		st, err := s.SnapshotWith(&buf, SnapshotOptions{ExcludeAux: []string{"consumer/", "dedup/"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := s.State()
+		if st.Msgs != want.Msgs || st.Bytes != want.Bytes || st.FirstSeq != want.FirstSeq ||
+			st.LastSeq != want.LastSeq || st.NumDeleted != want.NumDeleted || st.LastApplied != want.LastApplied {
+			t.Fatalf("snapshot state %+v, stream %+v", st, want)
+		}
+		r, err := RestoreMemoryStream("R", &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys := r.AuxKeys(""); len(keys) != 1 || keys[0] != "meta" {
+			t.Fatalf("restored aux keys %v", keys)
+		}
+		if st, err := s.SnapshotWith(nil, SnapshotOptions{CheckOnly: true}); err != nil || st.Msgs != want.Msgs {
+			t.Fatalf("check: %+v %v", st, err)
+		}
+	})
+}
+
 func TestSuiteSnapshotRestore(t *testing.T) {
 	forEachKind(t, func(t *testing.T, k storeKind) {
 		s := newT(t, k, Config{MaxMsgsPerSubject: 3, AllowMsgTTL: true})
