@@ -182,8 +182,6 @@ func (s *fileStream) rewriteBlock(p *compactPlan) (string, int64, int, error) {
 	out := h.encode()
 	tombs := 0
 	for _, r := range bf.records {
-		rec := bf.data.buf[r.mem:]
-		rec = rec[:binary.LittleEndian.Uint32(rec[2:])+6]
 		switch r.kind {
 		case kindMsg:
 			if r.seq < p.first || p.deleted.Contains(r.seq) {
@@ -195,8 +193,12 @@ func (s *fileStream) rewriteBlock(p *compactPlan) (string, int64, int, error) {
 			}
 			tombs++
 		default:
-			continue // erased records: their removal is recorded elsewhere
+			// Erased records: their removal is recorded elsewhere (and a
+			// decoded block keeps no plaintext of them to slice).
+			continue
 		}
+		rec := bf.data.buf[r.mem:]
+		rec = rec[:binary.LittleEndian.Uint32(rec[2:])+6]
 		out = rc.encode(out, rec, uint64(len(out)))
 	}
 	tmp := filepath.Join(p.streamDir, blockName(p.id, p.gen+1)+".tmp")
