@@ -38,6 +38,9 @@ type fileBackend struct {
 	ext     *extRef
 	extBuf  extRef
 	extFile *syncFile
+	// lostStore makes the next store a message lost to damage (recovery,
+	// see replayCommand): a lost record, counted, never loadable.
+	lostStore bool
 
 	// dead blocks and cuts are removed from the table at once and from the
 	// disk after the next checkpoint has recorded it (see checkpoint.go).
@@ -108,6 +111,12 @@ func (be *fileBackend) store(seq uint64, ts, ttl int64, subj string, hdr, data [
 	b.msgs++
 	b.bytes += fileMsgSize(len(subj), len(hdr), len(data))
 	be.lastSeq = seq
+	if be.lostStore {
+		off := len(d.buf)
+		d.buf = appendLostRecord(d.buf, seq, ts, ttl, subj, len(hdr), len(data))
+		d.add(seq, off)
+		return
+	}
 	if len(hdr)+len(data) < be.s.e.opts.LargeMessage || be.s.restoring || b.f == nil {
 		off := len(d.buf)
 		d.buf = appendMsgRecord(d.buf, seq, ts, ttl, subj, hdr, data)
@@ -137,7 +146,8 @@ func (be *fileBackend) store(seq uint64, ts, ttl int64, subj string, hdr, data [
 	d.add(seq, off)
 	b.flushed = len(d.buf)
 	b.hasStubs, b.pendingBig = true, true
-	be.extBuf = extRef{block: b.id, offset: uint64(foff), length: uint64(n), crc: binary.LittleEndian.Uint32(c.out[n-4:])}
+	be.extBuf = extRef{block: b.id, offset: uint64(foff), length: uint64(n), crc: binary.LittleEndian.Uint32(c.out[n-4:]),
+		hlen: len(hdr), dlen: len(data)}
 	be.ext, be.extFile = &be.extBuf, b.sf
 }
 

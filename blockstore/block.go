@@ -85,6 +85,9 @@ func (d *blockData) fill(seq uint64, sm *StoreMsg) (*StoreMsg, error) {
 	if rec == nil {
 		return nil, ErrDeleted
 	}
+	if rec[6] == kindLost {
+		return nil, fmt.Errorf("blockstore: message %d lost to damage: %w", seq, ErrCorrupt)
+	}
 	m, err := decodeMsgBody(rec[recHeadSize : len(rec)-4])
 	if err != nil {
 		return nil, fmt.Errorf("blockstore: message %d: %w", seq, ErrCorrupt)
@@ -215,7 +218,8 @@ func decodeBlockFile(raw []byte, key *seal.Key, stream, id uint64) (*blockFile, 
 	lastMsg := h.first - 1
 	for off := blkHeaderSize; off < len(raw); {
 		r, err := parseRecord(raw, off)
-		if err == nil && r.kind&kindMask == kindMsg && r.seq <= lastMsg {
+		isMsg := r.kind&kindMask == kindMsg || r.kind&kindMask == kindLost
+		if err == nil && isMsg && r.seq <= lastMsg {
 			err = fmt.Errorf("%w: message %d out of order", errBlock, r.seq)
 		}
 		var mem int
@@ -228,11 +232,16 @@ func decodeBlockFile(raw []byte, key *seal.Key, stream, id uint64) (*blockFile, 
 			mem = len(bf.data.buf)
 			bf.data.buf, err = codec.decode(bf.data.buf, raw[off:], r, uint64(off))
 		}
-		if err == nil && r.kind&kindMask == kindMsg {
+		if err == nil && isMsg {
 			// The plaintext record's own length, not the stored one: a
 			// sealed or compressed record decodes to another size.
 			rec := bf.data.buf[mem:]
-			_, err = decodeMsgBody(rec[recHeadSize : 6+int(recLen(rec))-4])
+			body := rec[recHeadSize : 6+int(recLen(rec))-4]
+			if r.kind&kindMask == kindLost {
+				_, err = decodeLostBody(body)
+			} else {
+				_, err = decodeMsgBody(body)
+			}
 			if err != nil && !plain {
 				bf.data.buf = bf.data.buf[:mem]
 			}
@@ -249,7 +258,7 @@ func decodeBlockFile(raw []byte, key *seal.Key, stream, id uint64) (*blockFile, 
 			continue
 		}
 		k := r.kind & kindMask
-		if k == kindMsg {
+		if isMsg {
 			bf.data.add(r.seq, mem)
 			lastMsg = r.seq
 		} else if k == kindErased {

@@ -32,7 +32,7 @@ import (
 //
 //	0   2  sync marker 0xB1 0x0C
 //	2   4  n: length of everything after this field (kind..crc)
-//	6   1  kind (low 4 bits: 1 message, 2 tombstone, 3 erased) | 0x10 S2 | 0x20 sealed
+//	6   1  kind (low 4 bits: 1 message, 2 tombstone, 3 erased, 5 lost) | 0x10 S2 | 0x20 sealed
 //	7   8  sequence (of the message; of the removed message for a tombstone)
 //	15  .. body
 //	end 4  CRC32C of bytes 2..end-4 (length, kind, sequence, body as stored)
@@ -71,7 +71,14 @@ const (
 	// whose record went straight to the file. Its body is u64 file offset,
 	// u32 record length, then the message body without header and data
 	// (time, ttl, subject) and uvarint header and data lengths.
-	kindStub  = 4
+	kindStub = 4
+	// kindLost is a message whose payload was lost to damage while its
+	// command survived (a large message's block record that no longer
+	// checks out, its WAL pointer intact): it counts as a message, as it
+	// did for every command applied after it, and cannot be loaded. Its
+	// body is the message body's time, ttl and subject, then uvarint header
+	// and data lengths.
+	kindLost  = 5
 	kindMask  = 0x0F
 	recS2     = 0x10
 	recSealed = 0x20
@@ -202,6 +209,38 @@ func appendStubRecord(b []byte, seq uint64, foff int64, n int, ts, ttl int64, su
 	return finishRec(b, start)
 }
 
+// appendLostRecord appends the record of a message lost to damage.
+func appendLostRecord(b []byte, seq uint64, ts, ttl int64, subj string, hlen, dlen int) []byte {
+	start := len(b)
+	body := 8 + varintLen(ttl) + uvarintLen(uint64(len(subj))) + len(subj) +
+		uvarintLen(uint64(hlen)) + uvarintLen(uint64(dlen))
+	b = recHead(b, kindLost, seq, body)
+	b = binary.LittleEndian.AppendUint64(b, uint64(ts))
+	b = binary.AppendVarint(b, ttl)
+	b = appendString(b, subj)
+	b = appendUvarint(b, uint64(hlen))
+	b = appendUvarint(b, uint64(dlen))
+	return finishRec(b, start)
+}
+
+// lostView is a decoded lost-message body.
+type lostView struct {
+	ts, ttl    int64
+	subj       []byte
+	hlen, dlen int
+}
+
+func decodeLostBody(body []byte) (lostView, error) {
+	d := decoder{b: body}
+	v := lostView{ts: int64(d.u64()), ttl: d.varint(), subj: d.bytes()}
+	h, l := d.uvarint(), d.uvarint()
+	if d.err != nil || len(d.b) != 0 || len(v.subj) == 0 || h > maxPayload || l > maxPayload {
+		return v, fmt.Errorf("%w: lost message body", errBlock)
+	}
+	v.hlen, v.dlen = int(h), int(l)
+	return v, nil
+}
+
 // stubView is a decoded stub body.
 type stubView struct {
 	foff       int64
@@ -269,7 +308,7 @@ func parseRecord(b []byte, off int) (record, error) {
 		return record{}, fmt.Errorf("%w: record checksum", errBlock)
 	}
 	kind := r[6]
-	if k := kind & kindMask; k < kindMsg || k > kindErased || kind&^(kindMask|recS2|recSealed) != 0 {
+	if k := kind & kindMask; k < kindMsg || (k > kindErased && k != kindLost) || kind&^(kindMask|recS2|recSealed) != 0 {
 		return record{}, fmt.Errorf("%w: record kind %#x", errBlock, kind)
 	}
 	return record{kind: kind, seq: binary.LittleEndian.Uint64(r[7:]), body: r[recHeadSize : size-4], size: size}, nil

@@ -20,7 +20,9 @@ import (
 //	bytes   subject, key, header, data (each uvarint length + bytes)
 //	u8      config present, then the config encoding (OpConfig)
 //	with cmdExternal: uvarint block id, uvarint file offset, uvarint record
-//	length, u32 record CRC — the block record that holds the message.
+//	length, u32 record CRC — the block record that holds the message —
+//	and, with cmdExtSizes (2), the message's header and data lengths
+//	(uvarints).
 //
 // An external (large) store carries no header or data: the message was
 // written once, straight into the stream's block file, which is synced
@@ -29,6 +31,10 @@ import (
 const (
 	cmdVersion  = 1
 	cmdExternal = 1 << 0
+	// cmdExtSizes: the external pointer is followed by the message's
+	// header and data lengths (uvarints), so that a message whose block
+	// record is lost to damage still counts its bytes.
+	cmdExtSizes = 1 << 1
 )
 
 // errCmd wraps every command decoding failure.
@@ -36,10 +42,11 @@ var errCmd = errors.New("blockstore: bad command record")
 
 // extRef locates a message written straight into a block file.
 type extRef struct {
-	block  uint64
-	offset uint64
-	length uint64
-	crc    uint32
+	block      uint64
+	offset     uint64
+	length     uint64
+	crc        uint32
+	hlen, dlen int // the message's header and data lengths (0 when not recorded)
 }
 
 // walCmd is a decoded command record.
@@ -68,7 +75,7 @@ func appendString(b []byte, s string) []byte {
 func encodeCommand(b []byte, stream, index uint64, cmd *Command, ext *extRef) []byte {
 	var flags byte
 	if ext != nil {
-		flags |= cmdExternal
+		flags |= cmdExternal | cmdExtSizes
 	}
 	b = append(b, cmdVersion, byte(cmd.Op), flags)
 	b = appendUvarint(b, stream)
@@ -97,6 +104,8 @@ func encodeCommand(b []byte, stream, index uint64, cmd *Command, ext *extRef) []
 		b = appendUvarint(b, ext.offset)
 		b = appendUvarint(b, ext.length)
 		b = binary.LittleEndian.AppendUint32(b, ext.crc)
+		b = appendUvarint(b, uint64(ext.hlen))
+		b = appendUvarint(b, uint64(ext.dlen))
 	}
 	return b
 }
@@ -219,12 +228,20 @@ func decodeCommand(b []byte, wc *walCmd) error {
 	}
 	if flags&cmdExternal != 0 {
 		wc.extBuf = extRef{block: d.uvarint(), offset: d.uvarint(), length: d.uvarint(), crc: d.u32()}
+		if flags&cmdExtSizes != 0 {
+			h, l := d.uvarint(), d.uvarint()
+			if h > maxPayload || l > maxPayload {
+				d.fail("payload lengths")
+			}
+			wc.extBuf.hlen, wc.extBuf.dlen = int(h), int(l)
+		}
 		wc.ext = &wc.extBuf
 	}
 	if d.err != nil {
 		return d.err
 	}
-	if c.Op < OpStore || c.Op > OpSetAux || flags&^cmdExternal != 0 {
+	if c.Op < OpStore || c.Op > OpSetAux || flags&^(cmdExternal|cmdExtSizes) != 0 ||
+		(flags&cmdExtSizes != 0 && flags&cmdExternal == 0) {
 		return fmt.Errorf("%w: op %d flags %#x", errCmd, c.Op, flags)
 	}
 	if wc.ext != nil && c.Op != OpStore {

@@ -183,7 +183,7 @@ func (s *fileStream) rewriteBlock(p *compactPlan) (string, int64, int, error) {
 	tombs := 0
 	for _, r := range bf.records {
 		switch r.kind {
-		case kindMsg:
+		case kindMsg, kindLost:
 			if r.seq < p.first || p.deleted.Contains(r.seq) {
 				continue
 			}

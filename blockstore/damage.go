@@ -160,8 +160,16 @@ func recMeta(rec []byte, seq uint64, m *msgMeta) bool {
 		return false
 	}
 	body := rec[recHeadSize : len(rec)-4]
-	if rec[6] == kindStub {
+	switch rec[6] {
+	case kindStub:
 		v, err := decodeStubBody(body)
+		if err != nil {
+			return false
+		}
+		*m = msgMeta{seq: seq, subj: unsafe.String(unsafe.SliceData(v.subj), len(v.subj)), hlen: v.hlen, dlen: v.dlen, ts: v.ts, ttl: v.ttl}
+		return true
+	case kindLost:
+		v, err := decodeLostBody(body)
 		if err != nil {
 			return false
 		}

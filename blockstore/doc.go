@@ -63,13 +63,19 @@
 // The payload blockstore gives the WAL for each applied command (the WAL
 // adds its own framing, checksum and sealing):
 //
-//	u8 version (1), u8 op, u8 flags (1: external payload)
+//	u8 version (1), u8 op, u8 flags (1: external payload, 2: its sizes)
 //	uvarint stream id, uvarint command index (LastApplied after it)
 //	uvarint seq, varint time, varint ttl, uvarint keep
 //	subject, key, header, data: each uvarint length + bytes
 //	u8 config present, then the config encoding (below)
 //	external payload: uvarint block id, uvarint file offset, uvarint record
-//	  length, u32 record CRC — where the large message's block record is
+//	  length, u32 record CRC — where the large message's block record is —
+//	  then (flag 2) the message's header and data lengths, uvarints
+//
+// A batch (Stream.ApplyBatch) is one record: u8 version (1), u8 op 0x40,
+// u8 flags (0), uvarint stream id, uvarint command count, then each
+// command record as uvarint length + bytes; recovery applies all of it or
+// nothing.
 //
 // A store's sequence and a skip's target are recorded as resolved, so a
 // replay gives the same result. The config encoding is: u8 version (1),
@@ -100,7 +106,7 @@
 //
 //	0   2  sync marker 0xB1 0x0C
 //	2   4  n, the length of everything after this field
-//	6   1  kind (1 message, 2 tombstone, 3 erased) | 0x10 S2 | 0x20 sealed
+//	6   1  kind (1 message, 2 tombstone, 3 erased, 5 lost) | 0x10 S2 | 0x20 sealed
 //	7   8  sequence (a tombstone's: the removed message's)
 //	15  .. body
 //	n+2 4  CRC32C of bytes 2..n+2 (length, kind, sequence, body as stored)
@@ -109,7 +115,11 @@
 // + bytes), data (the rest). Tombstone body: the removed message's subject
 // and its header and data lengths (uvarints), so replaying a tombstone
 // keeps the counts exact without reading the message. An erased record is
-// the record it replaced, zeroed after the sequence, never sealed. With S2
+// the record it replaced, zeroed after the sequence, never sealed. A lost
+// record stands for a message whose payload was lost to damage while its
+// command survived (recovery found its large record damaged): time, TTL,
+// subject, then header and data lengths (uvarints); it counts as a message
+// and cannot be loaded. With S2
 // a message body is compressed when that saves space; sealed, the (perhaps
 // compressed) body is AEAD output under the block's subkey, with the
 // record's file offset as the nonce counter and bytes 2..15 as associated

@@ -123,6 +123,9 @@ func FuzzBlock(f *testing.F) {
 	f.Add(blockImage(fuzzKey, true, true), true)
 	f.Add(blockImage(nil, true, true), false)
 	f.Add(grownBlockImage(), true)
+	lost := blockImage(nil, false, false)
+	lost = appendLostRecord(lost, 4, 13, 0, "a.e", 2, 700)
+	f.Add(lost, false)
 	img := blockImage(nil, false, false)
 	img[len(img)/2] ^= 0xff
 	f.Add(img, false)

@@ -348,7 +348,14 @@ func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64,
 		case kindMsg:
 			rec := bf.data.buf[r.mem:]
 			m, _ := decodeMsgBody(rec[recHeadSize : 6+int(recLen(rec))-4])
+			rp.msg(b, r.seq, lostView{ts: m.ts, ttl: m.ttl, subj: m.subj, hlen: len(m.hdr), dlen: len(m.data)})
+		case kindLost:
+			rec := bf.data.buf[r.mem:]
+			m, _ := decodeLostBody(rec[recHeadSize : 6+int(recLen(rec))-4])
 			rp.msg(b, r.seq, m)
+			if r.seq >= rp.first {
+				s.e.addDamage(Damage{Stream: s.c.cfg.Name, Seq: r.seq, Block: filepath.Join(s.dir, blockName(id, gen)), Offset: r.off})
+			}
 		case kindTomb:
 			rec := bf.data.buf[r.mem:]
 			t, err := decodeTombBody(rec[recHeadSize : 6+int(recLen(rec))-4])
@@ -376,7 +383,9 @@ func (rp *replayer) block(b *fblock, bf *blockFile, id, gen uint64, start int64,
 // recLen is the length field of a record frame (bytes after it).
 func recLen(rec []byte) uint32 { return binary.LittleEndian.Uint32(rec[2:]) }
 
-func (rp *replayer) msg(b *fblock, seq uint64, m msgView) {
+// msg replays the record of message seq: its time, TTL, subject and
+// header and data lengths.
+func (rp *replayer) msg(b *fblock, seq uint64, m lostView) {
 	if seq > b.last {
 		b.last, b.lastTs = seq, m.ts
 		if b.firstTs == 0 {
@@ -396,7 +405,7 @@ func (rp *replayer) msg(b *fblock, seq uint64, m msgView) {
 		be.deleted.Add(seq) // gone since (compact, purge): never counted
 		return
 	}
-	size := fileMsgSize(len(m.subj), len(m.hdr), len(m.data))
+	size := fileMsgSize(len(m.subj), m.hlen, m.dlen)
 	if c.msgs == 0 {
 		c.first = seq
 	}
@@ -540,24 +549,26 @@ func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
 	name := s.c.cfg.Name
 	if wc.ext != nil {
 		m, err := s.readExt(wc.ext, cmd.Seq)
-		if err != nil {
-			path := filepath.Join(s.dir, blockName(wc.ext.block, 0))
-			if !errors.Is(err, errNotWritten) && validRecordAfter(path, int64(wc.ext.offset+wc.ext.length)) {
-				// Its record does not check out, and a valid one follows
-				// it: not a write torn by a power cut (that loses a tail)
-				// but damage to what was synced.
-				s.e.addDamage(Damage{Stream: name, Seq: cmd.Seq, Block: path, Offset: int64(wc.ext.offset)})
-				s.be.lostSeqs.Add(cmd.Seq)
-			} else {
-				// Its block write never completed (or was torn at the
-				// file's tail): it was never acknowledged.
-				s.e.log.Warnf("blockstore: stream %s: message %d was not durable (%v); its sequence is skipped", name, cmd.Seq, err)
-			}
-			// A skip standing for the store: the stream's last time is
-			// still the store's, as if its message had been removed.
-			cmd = &Command{Op: OpSkip, Index: cmd.Index, Seq: cmd.Seq, Time: cmd.Time}
-		} else {
+		path := filepath.Join(s.dir, blockName(wc.ext.block, 0))
+		switch {
+		case err == nil:
 			cmd.Header, cmd.Data = m.hdr, m.data
+		case !errors.Is(err, errNotWritten) && validRecordAfter(path, int64(wc.ext.offset+wc.ext.length)):
+			// Its record does not check out, and a valid one follows it:
+			// not a write torn by a power cut (that loses a tail) but
+			// damage to what was synced. The store still happens, of a
+			// message that cannot be read: the commands after it then do
+			// what they did (a limit removing the message it made one
+			// too many), so the damage costs this message alone.
+			s.e.addDamage(Damage{Stream: name, Seq: cmd.Seq, Block: path, Offset: int64(wc.ext.offset)})
+			s.be.lostStore = true
+			cmd.Header, cmd.Data = lostPayload(wc.ext.hlen), lostPayload(wc.ext.dlen)
+		default:
+			// Its block write never completed (or was torn at the file's
+			// tail): it was never acknowledged. A skip stands for it,
+			// keeping its time as the stream's last time.
+			s.e.log.Warnf("blockstore: stream %s: message %d was not durable (%v); its sequence is skipped", name, cmd.Seq, err)
+			cmd = &Command{Op: OpSkip, Index: cmd.Index, Seq: cmd.Seq, Time: cmd.Time}
 		}
 	}
 	if cmd.Op == OpStore && cmd.Seq > s.c.last+1 {
@@ -575,6 +586,7 @@ func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
 			s.e.log.Errorf("blockstore: stream %s: wal record %d not applied: %v", name, idx, err)
 		}
 		s.c.applied = max(s.c.applied, cmd.Index)
+		s.be.lostStore = false
 		s.walLast = idx
 		if s.walUncovered == 0 {
 			s.walUncovered = idx
@@ -584,6 +596,7 @@ func (s *fileStream) replayCommand(wc *walCmd, idx uint64) {
 	}
 	s.be.ext = nil
 	s.c.apply(cmd)
+	s.be.lostStore = false
 	s.walLast = idx
 	if s.walUncovered == 0 {
 		s.walUncovered = idx
@@ -613,6 +626,15 @@ func validRecordAfter(path string, off int64) bool {
 		}
 	}
 	return false
+}
+
+// lostPayload stands for n bytes of a payload lost to damage: what is
+// counted of it is its length (never stored).
+func lostPayload(n int) []byte {
+	if n == 0 {
+		return nil
+	}
+	return make([]byte, n)
 }
 
 // errNotWritten says a large message's record is not (wholly) in its block

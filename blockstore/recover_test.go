@@ -320,30 +320,35 @@ func TestDamageUnderLimitsAndPurges(t *testing.T) {
 
 // TestLargeMessageDamageReported: large messages acknowledged from their
 // block records and WAL pointers, with no checkpoint since; the record of
-// the first is then damaged. Recovery skips its sequence and reports it
-// lost, by sequence, like any other damaged message. (A bad record at the
-// file's tail is what a power cut leaves of an unsynced write, never
-// acknowledged: that one is only logged.)
+// one is then damaged. Recovery reports it by sequence and still applies
+// its store, of a message that cannot be read: the commands after it do
+// what they did (here a per-subject limit removing the oldest message), so
+// the damage costs that message alone. (A bad record at the file's tail is
+// what a power cut leaves of an unsynced write, never acknowledged: that
+// one becomes a skip, only logged.)
 func TestLargeMessageDamageReported(t *testing.T) {
 	dir := t.TempDir()
 	e := openTestEngine(t, dir, quietOpts())
-	s, _ := e.CreateStream(Config{Name: "L"})
-	s.Apply(&Command{Op: OpStore, Subject: "small", Data: []byte("x"), Time: baseTime})
+	s, _ := e.CreateStream(Config{Name: "L", MaxMsgsPerSubject: 2})
+	s.Apply(&Command{Op: OpStore, Subject: "s", Data: []byte("x"), Time: baseTime})
 	if err := e.checkpoint(true); err != nil {
 		t.Fatal(err)
 	}
 	big := bytes.Repeat([]byte("large message "), 400)
-	r, err := s.Apply(&Command{Op: OpStore, Subject: "big", Data: big, Time: baseTime})
+	r, err := s.Apply(&Command{Op: OpStore, Subject: "s", Data: big, Time: baseTime})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := s.Apply(&Command{Op: OpStore, Subject: "big", Data: bytes.Repeat([]byte("second "), 900), Time: baseTime})
+	// The limit of 2 on "s" removes message 1 here, because of message 2.
+	s.Apply(&Command{Op: OpStore, Subject: "s", Data: []byte("y"), Time: baseTime})
+	r2, err := s.Apply(&Command{Op: OpStore, Subject: "t", Data: bytes.Repeat([]byte("second "), 900), Time: baseTime})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Sync(); err != nil || e.Durable() < r2.Ticket {
 		t.Fatalf("sync: %v", err)
 	}
+	want := s.State()
 	img := t.TempDir()
 	copyQuiet(t, e, dir, img) // a kill now
 	e.Close()
@@ -356,20 +361,35 @@ func TestLargeMessageDamageReported(t *testing.T) {
 	raw[i] ^= 0x20
 	os.WriteFile(blocks[len(blocks)-1], raw, 0o640)
 
+	for _, rebuild := range []bool{false, true} {
+		if rebuild {
+			sdir, _ := streamFiles(t, img)
+			os.Remove(filepath.Join(sdir, indexFileName))
+		}
+		e = openTestEngine(t, img, quietOpts())
+		s, _ = e.Stream("L")
+		if _, err := s.LoadMsg(r.Seq, nil); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("rebuild=%v: damaged large message loads: %v", rebuild, err)
+		}
+		if d := e.Damaged(); len(d) != 1 || d[0].Seq != r.Seq {
+			t.Fatalf("rebuild=%v: damage reported %+v, want message %d", rebuild, d, r.Seq)
+		}
+		if st := s.State(); st.Msgs != want.Msgs || st.FirstSeq != want.FirstSeq || st.LastSeq != want.LastSeq || st.Bytes != want.Bytes {
+			t.Fatalf("rebuild=%v: state %+v, want %+v", rebuild, st, want)
+		}
+		if _, err := s.LoadMsg(1, nil); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("rebuild=%v: message 1, removed by the limit, is back: %v", rebuild, err)
+		}
+		e.Close()
+	}
 	e = openTestEngine(t, img, quietOpts())
 	defer e.Close()
 	s, _ = e.Stream("L")
-	if _, err := s.LoadMsg(r.Seq, nil); err == nil {
-		t.Fatal("damaged large message loads")
+	if res, err := s.Apply(&Command{Op: OpRemove, Seq: r.Seq}); err != nil || res.Removed != 1 {
+		t.Fatalf("remove the lost message: %+v %v", res, err)
 	}
-	if d := e.Damaged(); len(d) != 1 || d[0].Seq != r.Seq {
-		t.Fatalf("damage reported %+v, want message %d", d, r.Seq)
-	}
-	if st := s.State(); st.LastSeq != r2.Seq || st.Msgs != 2 {
-		t.Fatalf("state %+v", st)
-	}
-	if m, err := s.LoadMsg(r2.Seq, nil); err != nil || len(m.Data) != 900*len("second ") {
-		t.Fatalf("the next large message: %v", err)
+	if st := s.State(); st.Msgs != want.Msgs-1 || st.NumSubjects != 2 {
+		t.Fatalf("after removing it: %+v", st)
 	}
 }
 

@@ -244,6 +244,12 @@ func (h *harness) replayAround(sl *streamLedger, s blockstore.Stream, in *inject
 	h.compare(sl, s, alt, sut, scanStream(alt), hitsOf(in, name), dev2, v2, false)
 	if len(v2.problems) > 0 {
 		if len(v2.problems) >= len(v1.problems) {
+			// Say what the replayed model did not explain either: the
+			// failure report then shows both expectations.
+			for _, p := range v2.problems {
+				v1.info = append(v1.info, fmt.Sprintf("%s: replayed around stores %v, commands %v: %s",
+					name, slices.Sorted(maps.Keys(lacking)), slices.Sorted(maps.Keys(drops)), p))
+			}
 			return v1, false
 		}
 		// Something else is wrong too: report it against the expectation
