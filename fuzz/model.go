@@ -15,8 +15,10 @@ import (
 //   - a command whose WAL record is lost is not applied; when a later
 //     store names a sequence beyond the next one, the sequences in between
 //     are skipped first ("messages N to M missing from the wal");
-//   - a store whose message record (written straight to its block) is
-//     lost becomes a skip of its sequence ("message N was not durable");
+//   - a store whose message record (written straight to its block) was
+//     never wholly written, or torn at the file's tail, becomes a skip of
+//     its sequence ("message N was not durable"); one damaged after it was
+//     synced stays a message that cannot be read (unreadable, reported);
 //   - a command the engine then refuses (a limit the lost command would
 //     have made room for) is not applied.
 //
