@@ -43,7 +43,9 @@ type Options struct {
 	SyncInterval time.Duration
 	// Key, when set, encrypts everything the engine writes with Cipher
 	// (default AES-256-GCM). The first Open records a key check; a later
-	// Open with another key fails with ErrBadKey.
+	// Open with another key, or without one, fails with ErrBadKey. A key
+	// is accepted only by a store created with it or holding nothing yet:
+	// one written without encryption fails with ErrNotEncrypted.
 	Key    []byte
 	Cipher seal.Cipher
 	// CacheBytes bounds the memory of decoded older blocks (default 256 MiB).
@@ -178,26 +180,6 @@ func Open(dir string, o Options) (*Engine, error) {
 		go e.expireLoop()
 	}
 	return e, nil
-}
-
-func (e *Engine) openKey() error {
-	_, err := os.Stat(filepath.Join(e.root, seal.KeyFileName))
-	hasKey := err == nil
-	if e.opts.Key == nil {
-		if hasKey {
-			return fmt.Errorf("blockstore: open %s: the store is encrypted and no key is configured: %w", e.root, ErrBadKey)
-		}
-		return nil
-	}
-	k, err := seal.OpenKeyFile(e.root, e.opts.Cipher, e.opts.Key)
-	if err != nil {
-		if errors.Is(err, seal.ErrBadKey) {
-			return fmt.Errorf("blockstore: open %s: %w: %w", e.root, ErrBadKey, err)
-		}
-		return fmt.Errorf("blockstore: open %s: %w", e.root, err)
-	}
-	e.key = k
-	return nil
 }
 
 // The ENGINE file records the next stream id, so ids are never reused
