@@ -49,10 +49,12 @@ func TestReadmeQuickStart(t *testing.T) {
 	var run []string
 	var test string
 	for _, c := range readmeCommands(t) {
-		if rest, ok := strings.CutPrefix(c, "go run ./cmd/keel"); ok {
+		// The quick start's commands come first; later sections may show
+		// other go commands.
+		if rest, ok := strings.CutPrefix(c, "go run ./cmd/keel"); ok && run == nil {
 			run = strings.Fields(rest)
 		}
-		if strings.HasPrefix(c, "go test ") {
+		if strings.HasPrefix(c, "go test ") && test == "" {
 			test = c
 		}
 	}
