@@ -3,7 +3,6 @@ package blockstore
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"path/filepath"
 	"unsafe"
 
@@ -399,16 +398,4 @@ func (be *fileBackend) closeFiles() {
 		}
 	}
 	be.unsynced = nil
-}
-
-func syncPath(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = fdatasync(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

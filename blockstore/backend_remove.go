@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 // Removals in the file backend: tombstones, erasure, range drops below the
@@ -88,7 +90,7 @@ func (be *fileBackend) eraseFile(b *fblock, seq uint64) {
 	path := filepath.Join(be.s.dir, b.name())
 	found, err := eraseInFile(path, seq)
 	if err == nil && found {
-		err = syncPath(path)
+		err = fsutil.SyncPath(path)
 	}
 	if errors.Is(err, os.ErrNotExist) {
 		return // the block went meanwhile, and the record with it

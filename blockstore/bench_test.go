@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 // Benchmarks: go test ./blockstore -bench . -benchmem -run '^$' -benchtime 2s
@@ -54,7 +56,7 @@ func ceiling(b *testing.B) machineCeiling {
 			for n := 0; n < total; n += len(rec) {
 				f.Write(rec)
 				if (n+len(rec))%(8<<20) == 0 {
-					fdatasync(f)
+					fsutil.Fdatasync(f)
 				}
 			}
 			ceil.writeMBps = max(ceil.writeMBps, float64(total)/(1<<20)/time.Since(start).Seconds())
@@ -63,7 +65,7 @@ func ceiling(b *testing.B) machineCeiling {
 			start = time.Now()
 			for i := 0; i < syncs; i++ {
 				f.Write(small)
-				fdatasync(f)
+				fsutil.Fdatasync(f)
 			}
 			ceil.fsyncs = max(ceil.fsyncs, syncs/time.Since(start).Seconds())
 			f.Close()

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 // A checkpoint moves what the WAL holds into the blocks and lets the WAL
@@ -203,7 +205,7 @@ func (w *ckptWork) commit(e *Engine) error {
 		}
 	}
 	if w.newFiles {
-		if err := syncDir(s.dir); err != nil {
+		if err := fsutil.SyncDir(s.dir); err != nil {
 			return fmt.Errorf("blockstore: checkpoint %s: %w", w.st.name, err)
 		}
 	}
@@ -211,7 +213,7 @@ func (w *ckptWork) commit(e *Engine) error {
 		return err
 	}
 	if w.index != nil {
-		if err := writeFileAtomic(s.dir, indexFileName, w.index); err != nil {
+		if err := fsutil.WriteFileAtomic(s.dir, indexFileName, w.index, 0o640); err != nil {
 			e.log.Warnf("blockstore: stream %s: write index checkpoint: %v", w.st.name, err)
 		} else {
 			s.mu.Lock()
@@ -265,7 +267,7 @@ func (s *fileStream) finishCheckpoint(w *ckptWork) {
 			s.e.log.Warnf("blockstore: cut block: %v", err)
 		}
 	}
-	syncDir(s.dir)
+	fsutil.SyncDir(s.dir)
 	s.be.dead = removeDead(s.be.dead, w.st.dead)
 	s.be.cuts = removeDone(s.be.cuts, w.st.cuts)
 	s.dirty = true // the next state forgets them
@@ -321,7 +323,7 @@ func cutBlock(path string, end int64) error {
 	if err := os.Truncate(path, end); err != nil {
 		return err
 	}
-	return syncPath(path)
+	return fsutil.SyncPath(path)
 }
 
 // truncateWAL drops the WAL records every stream has checkpointed.

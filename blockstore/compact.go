@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/keelhq/keel/index"
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 // Compaction rewrites a sealed block whose records are mostly removed
@@ -146,7 +147,7 @@ func (s *fileStream) compactBlock(b *fblock) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := fsutil.SyncDir(s.dir); err != nil {
 		return err
 	}
 	old := deadBlock{id: b.id, gen: b.fgen, needIndex: s.indexSeq + 1}
@@ -208,7 +209,7 @@ func (s *fileStream) rewriteBlock(p *compactPlan) (string, int64, int, error) {
 	}
 	_, err = f.Write(out)
 	if err == nil {
-		err = fdatasync(f)
+		err = fsutil.Fdatasync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -4,6 +4,8 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 // durability computes the engine's durable watermark. A command is durable
@@ -45,7 +47,7 @@ func (t *syncFile) sync() error {
 	if t.f == nil {
 		return nil // closed, and synced before closing
 	}
-	return fdatasync(t.f)
+	return fsutil.Fdatasync(t.f)
 }
 
 // close syncs and closes the file.
@@ -55,7 +57,7 @@ func (t *syncFile) close() error {
 	if t.f == nil {
 		return nil
 	}
-	err := fdatasync(t.f)
+	err := fsutil.Fdatasync(t.f)
 	if cerr := t.f.Close(); err == nil {
 		err = cerr
 	}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/keelhq/keel/internal/fsutil"
 	"github.com/keelhq/keel/seal"
 	"github.com/keelhq/keel/wal"
 )
@@ -210,7 +211,7 @@ func (e *Engine) writeMeta() error {
 	b[4] = 1
 	binary.LittleEndian.PutUint64(b[8:], e.nextStream)
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	if err := writeFileAtomic(e.root, "ENGINE", b); err != nil {
+	if err := fsutil.WriteFileAtomic(e.root, "ENGINE", b, 0o640); err != nil {
 		return fmt.Errorf("blockstore: write engine file: %w", err)
 	}
 	return nil
@@ -272,7 +273,7 @@ func (e *Engine) newStream(cfg Config) (*fileStream, error) {
 	}
 	s.stateGen = 1
 	for _, d := range []string{dir, filepath.Dir(dir)} {
-		if err := syncDir(d); err != nil {
+		if err := fsutil.SyncDir(d); err != nil {
 			return nil, fmt.Errorf("blockstore: create %s: %w", cfg.Name, err)
 		}
 	}
@@ -347,7 +348,7 @@ func (e *Engine) DeleteStream(name string) error {
 	if err := os.Rename(dir, gone); err != nil {
 		return fmt.Errorf("blockstore: delete %s: %w", name, err)
 	}
-	syncDir(filepath.Dir(dir))
+	fsutil.SyncDir(filepath.Dir(dir))
 	if err := os.RemoveAll(gone); err != nil {
 		return fmt.Errorf("blockstore: delete %s: %w", name, err)
 	}

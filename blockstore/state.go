@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/keelhq/keel/internal/fsutil"
 	"github.com/keelhq/keel/seal"
 )
 
@@ -280,7 +281,7 @@ func writeState(dir string, st *streamState, key *seal.Key) error {
 	}
 	_, err = f.Write(encodeStateFile(st, key))
 	if err == nil {
-		err = fdatasync(f)
+		err = fsutil.Fdatasync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

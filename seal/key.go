@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 // Errors returned by this package. Callers test them with errors.Is.
@@ -150,7 +152,7 @@ func createKeyFile(dir string, c Cipher, secret []byte) (*Key, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("seal: create key: %w", err)
 	}
-	if err := writeFileAtomic(dir, KeyFileName, raw[:], 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(dir, KeyFileName, raw[:], 0o600); err != nil {
 		return nil, fmt.Errorf("seal: create key: %w", err)
 	}
 	return deriveMaster(c, secret, salt), nil
@@ -174,45 +176,4 @@ func deriveMaster(c Cipher, secret, salt []byte) *Key {
 	k := &Key{cipher: c}
 	copy(k.master[:], mk)
 	return k
-}
-
-// writeFileAtomic replaces dir/name with data so that after a crash either
-// the old or the new content is there, never a mix: write a temporary file,
-// fsync it, rename it over the target and fsync the directory.
-func writeFileAtomic(dir, name string, data []byte, perm os.FileMode) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, perm)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return werr
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir fsyncs a directory so that entries created, renamed or removed in
-// it survive a power cut.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keelhq/keel/internal/fsutil"
 	"github.com/keelhq/keel/seal"
 )
 
@@ -155,7 +156,7 @@ func BenchmarkCeiling(b *testing.B) {
 			if _, err := f.Write(rec); err != nil {
 				b.Fatal(err)
 			}
-			if err := fdatasync(f); err != nil {
+			if err := fsutil.Fdatasync(f); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -167,7 +168,7 @@ func BenchmarkCeiling(b *testing.B) {
 			// 4 MiB writes into a preallocated file: the best durable
 			// sequential bandwidth found for this disk.
 			const chunk = 4 << 20
-			preallocate(f, int64(b.N)*int64(size)+chunk)
+			fsutil.Preallocate(f, int64(b.N)*int64(size)+chunk)
 			buf := make([]byte, 0, chunk)
 			rec := make([]byte, size)
 			b.SetBytes(int64(size))
@@ -176,7 +177,7 @@ func BenchmarkCeiling(b *testing.B) {
 				if _, err := f.Write(buf); err != nil {
 					b.Fatal(err)
 				}
-				if err := fdatasync(f); err != nil {
+				if err := fsutil.Fdatasync(f); err != nil {
 					b.Fatal(err)
 				}
 				buf = buf[:0]

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 // Group commit. Appenders fill l.pend under l.mu. The writer goroutine swaps
@@ -141,7 +143,7 @@ func (l *Log) writeBatch(buf []byte, last uint64) error {
 			return fmt.Errorf("wal: new segment %s does not hold the %d bytes expected (%v): %w", path, size, err, ErrCorrupt)
 		}
 		if !l.opts.NoPrealloc {
-			preallocate(tail, l.preallocSize())
+			fsutil.Preallocate(tail, l.preallocSize())
 		}
 	}
 	l.smu.Lock()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/keelhq/keel/internal/fsutil"
 	"github.com/keelhq/keel/seal"
 )
 
@@ -135,7 +136,7 @@ func openEpochs(dir string, key *seal.Key, used bool, minUsed, maxUsed uint32) (
 	copy(e.salt[:], salt)
 	copy(e.check[:], s.Check())
 	keep = append(keep, e)
-	if err := writeFileAtomic(dir, epochsFile, encodeEpochs(key.Cipher(), keep)); err != nil {
+	if err := fsutil.WriteFileAtomic(dir, epochsFile, encodeEpochs(key.Cipher(), keep), 0o640); err != nil {
 		return nil, 0, fmt.Errorf("wal: %s: write %s: %w", dir, epochsFile, err)
 	}
 	sealers[cur] = s

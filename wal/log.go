@@ -8,8 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/keelhq/keel/seal"
 	twal "github.com/tidwall/wal"
+
+	"github.com/keelhq/keel/internal/fsutil"
+	"github.com/keelhq/keel/seal"
 )
 
 // maxFrameBody bounds the body length the decoder accepts, whatever the
@@ -179,7 +181,7 @@ func (l *Log) start(rec *recovered) error {
 		return fmt.Errorf("wal: open %s: sync dir: %w", l.dir, err)
 	}
 	if !l.opts.NoPrealloc {
-		preallocate(l.syncF, l.preallocSize())
+		fsutil.Preallocate(l.syncF, l.preallocSize())
 	}
 	l.publishStarts()
 	l.presizeTail()

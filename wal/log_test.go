@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 func TestAppendReadReopen(t *testing.T) {
@@ -140,7 +142,7 @@ func TestWatermark(t *testing.T) {
 		l.smu.Lock()
 		w := l.written
 		l.smu.Unlock()
-		err := fdatasync(f)
+		err := fsutil.Fdatasync(f)
 		mu.Lock()
 		maxCovered = max(maxCovered, w)
 		mu.Unlock()

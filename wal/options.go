@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keelhq/keel/internal/fsutil"
 	"github.com/keelhq/keel/seal"
 )
 
@@ -124,6 +125,6 @@ func (o *Options) withDefaults() {
 		o.Logger = discard{}
 	}
 	if o.syncFn == nil {
-		o.syncFn = fdatasync
+		o.syncFn = fsutil.Fdatasync
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	twal "github.com/tidwall/wal"
+
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 // Recovery is what Open found and did.
@@ -110,7 +112,7 @@ func recoverDir(dir string, o *Options) (*recovered, error) {
 			if err := os.Truncate(filepath.Join(dir, name), int64(sc.end)); err != nil {
 				return nil, fmt.Errorf("wal: cut %s: %w", name, err)
 			}
-			if err := syncFile(filepath.Join(dir, name)); err != nil {
+			if err := fsutil.SyncPath(filepath.Join(dir, name)); err != nil {
 				return nil, fmt.Errorf("wal: cut %s: %w", name, err)
 			}
 			size = int64(sc.end)
@@ -182,7 +184,7 @@ func repairSegment(dir, name string, data []byte, sc *segScan) (int64, error) {
 		pos = h.end
 	}
 	out = append(out, data[pos:sc.end]...)
-	if err := writeFileAtomic(dir, name, out); err != nil {
+	if err := fsutil.WriteFileAtomic(dir, name, out, 0o640); err != nil {
 		return 0, fmt.Errorf("wal: repair %s: %w", name, err)
 	}
 	return int64(len(out)), nil
@@ -202,7 +204,7 @@ func listSegments(dir string, finish bool) ([]uint64, error) {
 		switch {
 		case strings.HasSuffix(n, ".START"), strings.HasSuffix(n, ".END"):
 			pending = true
-		case strings.HasSuffix(n, ".TEMP"), strings.HasSuffix(n, tmpSuffix):
+		case strings.HasSuffix(n, ".TEMP"), strings.HasSuffix(n, fsutil.TmpSuffix):
 			if err := os.Remove(filepath.Join(dir, n)); err != nil {
 				return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 			}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/keelhq/keel/internal/fsutil"
 )
 
 // Scrub and TruncateFront change segments already written; both hold wmu
@@ -136,7 +138,7 @@ func (l *Log) TruncateFront(index uint64) error {
 			return err
 		}
 		if !l.opts.NoPrealloc {
-			preallocate(f, l.preallocSize())
+			fsutil.Preallocate(f, l.preallocSize())
 		}
 		l.tailSize = fi.Size()
 		l.presizeTail()
