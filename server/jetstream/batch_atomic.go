@@ -3,10 +3,10 @@ package jetstream
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/keelhq/keel/blockstore"
 	"github.com/keelhq/keel/server/jetstream/jsapi"
 )
 
@@ -19,12 +19,10 @@ import (
 //
 // All of it or none of it: the checks run on every message first, against
 // the stream as the batch's earlier messages would leave it (sequences,
-// per-subject sequences, duplicate ids, discard-new limits); only then are
-// the messages stored, one command each, under the stream's lock, so no
-// other publish interleaves. Should the engine still refuse one (an I/O
-// error), the stream is truncated back to where it was. A crash while the
-// commands are being applied may leave a prefix of the batch: the engine
-// has no multi-command record yet (see the package report).
+// per-subject sequences, duplicate ids, discard-new limits); then every
+// message is decided (sequence, timestamp, TTL, counter total) and the
+// whole batch goes to the engine as one ApplyBatch, one WAL record, so a
+// crash keeps all of it or none of it (batch_commit.go).
 
 // Limits of the reference (jetstream { limits { batch { ... } } }).
 const (
@@ -170,7 +168,9 @@ func (st *stream) atomicBatchMsgLocked(in *inbound, out *pubOutcome) {
 		return
 	}
 	if !eob {
-		b.msgs = append(b.msgs, stagedMsg{subject: in.subject, hdr: append([]byte(nil), hdr...), data: append([]byte(nil), data...)})
+		// Staged past the callback: the subject aliases the publisher's
+		// read buffer, so it is copied with the rest.
+		b.msgs = append(b.msgs, stagedMsg{subject: strings.Clone(in.subject), hdr: append([]byte(nil), hdr...), data: append([]byte(nil), data...)})
 	}
 	if !commit {
 		out.empty = true
@@ -213,61 +213,6 @@ func (st *stream) batchAbandonedAdvisory(id string, reason jsapi.BatchAbandonRea
 		TypedEvent: typedEvent(jsapi.StreamBatchAbandonedAdvisoryType),
 		Stream:     st.name, Domain: st.js.cfg.Domain, BatchID: id, Reason: reason,
 	})
-}
-
-// commitAtomicLocked checks and stores a whole batch.
-func (st *stream) commitAtomicLocked(id string, msgs []stagedMsg, reply string, out *pubOutcome) {
-	cfg := st.config()
-	if err := st.checkBatchLocked(cfg, msgs); err != nil {
-		out.err = err
-		return
-	}
-	preSeq, preID, preIDs := st.lseq, append([]byte(nil), st.lmsgID...), st.dedup.len()
-	var last pubOutcome
-	var ticket blockstore.Ticket
-	for i := range msgs {
-		m := &msgs[i]
-		var one pubOutcome
-		st.storeLocked(&inbound{subject: m.subject, hdr: m.hdr, data: m.data}, &one)
-		if one.err != nil || one.dup {
-			st.rollbackLocked(preSeq, preID, preIDs)
-			if one.err == nil {
-				one.err = jsapi.ErrAtomicPublishContainsDuplicateMessage()
-			}
-			out.err = one.err
-			return
-		}
-		ticket = max(ticket, one.ticket)
-		last = one
-		if one.rpSubject != "" {
-			out.republish = append(out.republish, republished{one.rpSubject, one.rpHdr, one.rpData})
-		}
-	}
-	out.seq = last.seq
-	if reply == "" || cfg.NoAck {
-		return
-	}
-	if cfg.PersistMode == jsapi.AsyncPersistMode {
-		ticket = 0
-	}
-	st.queueAck(ackEntry{ticket: uint64(ticket), seq: last.seq, count: uint64(len(msgs)), kind: ackBatch}, reply, id)
-}
-
-// rollbackLocked undoes a partly stored batch: the stream is truncated
-// back to preSeq and the duplicate window loses the ids added since.
-func (st *stream) rollbackLocked(preSeq uint64, preID []byte, preIDs int) {
-	if st.lseq > preSeq {
-		st.cmd = blockstore.Command{Op: blockstore.OpTruncate, Seq: preSeq}
-		if _, err := st.applyLocked(); err != nil {
-			st.js.host.Errorf("JetStream stream '%s' could not roll back a failed batch: %v", st.name, err)
-		}
-		st.lseq = preSeq
-	}
-	st.lmsgID = append(st.lmsgID[:0], preID...)
-	for st.dedup.len() > preIDs {
-		st.dedup.dropNewest()
-	}
-	st.refreshUsage()
 }
 
 // batchSim is the stream as a batch's earlier messages would leave it.
@@ -356,7 +301,20 @@ func (st *stream) checkBatchLocked(cfg *jsapi.StreamConfig, msgs []stagedMsg) *j
 				if !cfg.AllowRollupHdrs || cfg.DenyPurge {
 					return jsapi.ErrStreamRollupFailed(errors.New("rollup not permitted"))
 				}
-				if v := string(r); v != jsapi.RollupSubject && v != jsapi.RollupAll {
+				// A roll-up purges what is stored before it, so it must be
+				// the batch's first message of its subject (or, for all,
+				// the first of the batch): the purge then touches nothing
+				// of the batch and can follow it.
+				switch v := string(r); v {
+				case jsapi.RollupSubject:
+					if _, staged := sim.subjLast[subject]; staged {
+						return jsapi.ErrStreamRollupFailed(errors.New("batch rollup sub invalid"))
+					}
+				case jsapi.RollupAll:
+					if i > 0 {
+						return jsapi.ErrStreamRollupFailed(errors.New("batch rollup all invalid"))
+					}
+				default:
 					return jsapi.ErrStreamRollupFailed(errors.New("rollup value invalid: " + strconv.Quote(v)))
 				}
 			}
@@ -368,6 +326,9 @@ func (st *stream) checkBatchLocked(cfg *jsapi.StreamConfig, msgs []stagedMsg) *j
 		}
 		sim.lseq++
 		sim.subjLast[subject] = sim.lseq
+		// What the commit stores: the transformed subject, the header as
+		// the checks completed it (a schedule's roll-up).
+		m.subject, m.hdr = subject, hdr
 	}
 	return nil
 }

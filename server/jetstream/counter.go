@@ -50,14 +50,24 @@ func (st *stream) checkIncr(cfg *jsapi.StreamConfig, hdr, data []byte, sourced b
 // applyIncr computes the subject's new total from its last message and
 // returns the header and payload to store.
 func (st *stream) applyIncr(subject string, hdr []byte, incr *counterIncr) ([]byte, []byte, *jsapi.ApiError) {
+	if sm, err := st.store.LoadLastMsg(subject, &st.sm); err == nil {
+		return st.incrFrom(sm.Header, sm.Data, true, hdr, incr)
+	}
+	return st.incrFrom(nil, nil, false, hdr, incr)
+}
+
+// incrFrom adds incr to the counter message lastHdr/lastData (when found
+// is set; otherwise the count starts at zero). An atomic batch passes its
+// own earlier message of the subject, which is not stored yet.
+func (st *stream) incrFrom(lastHdr, lastData []byte, found bool, hdr []byte, incr *counterIncr) ([]byte, []byte, *jsapi.ApiError) {
 	var total big.Int
 	var sources []byte
-	if sm, err := st.store.LoadLastMsg(subject, &st.sm); err == nil {
+	if found {
 		var cur jsapi.CounterValue
-		if json.Unmarshal(sm.Data, &cur) != nil {
+		if json.Unmarshal(lastData, &cur) != nil {
 			return nil, nil, jsapi.ErrMessageCounterBroken()
 		}
-		if cs := headerValue(sm.Header, jsapi.HdrCounterSources); len(cs) > 0 {
+		if cs := headerValue(lastHdr, jsapi.HdrCounterSources); len(cs) > 0 {
 			var chk jsapi.CounterSources
 			if json.Unmarshal(cs, &chk) != nil {
 				return nil, nil, jsapi.ErrMessageCounterBroken()

@@ -163,17 +163,6 @@ func (d *dedupWindow) unplace(h uint64, v uint32) {
 	}
 }
 
-// dropNewest forgets the most recently added id (a batch rolled back).
-func (d *dedupWindow) dropNewest() {
-	if d.n == 0 {
-		return
-	}
-	pos := (d.head + d.n - 1) & (len(d.ring) - 1)
-	d.unplace(d.ring[pos].hash, uint32(pos+1))
-	d.n--
-	d.total.Add(-1)
-}
-
 // resize moves the held ids into a ring of capacity c (a power of two).
 func (d *dedupWindow) resize(c int) {
 	c = nextPow2(max(c, d.n, 64))

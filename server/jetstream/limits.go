@@ -16,7 +16,12 @@ import (
 // its storage type (503 insufficient resources) or the account's limit
 // would be passed (account resources exceeded).
 func (js *JetStream) checkPublishLimits(cfg *jsapi.StreamConfig, subj string, hdr, data []byte) *jsapi.ApiError {
-	size := int64(storedSize(cfg.Storage, subj, hdr, data))
+	return js.checkRoom(cfg, int64(storedSize(cfg.Storage, subj, hdr, data)))
+}
+
+// checkRoom is checkPublishLimits for size bytes about to be stored (the
+// whole of an atomic batch).
+func (js *JetStream) checkRoom(cfg *jsapi.StreamConfig, size int64) *jsapi.ApiError {
 	var used, serverMax, accMax int64
 	if cfg.Storage == jsapi.MemoryStorage {
 		used, serverMax, accMax = js.memUsed.Load(), js.cfg.MaxMemory, js.cfg.Account.MaxMemory
