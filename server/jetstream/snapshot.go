@@ -14,6 +14,7 @@ import (
 	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nuid"
 
+	"github.com/keelhq/keel/blockstore"
 	"github.com/keelhq/keel/server"
 	"github.com/keelhq/keel/server/jetstream/jsapi"
 )
@@ -34,9 +35,9 @@ import (
 // The engine snapshot holds the stream's aux records: its configuration,
 // its sources' progress, and the consumers' state the consumer layer keeps
 // under ConsumerAuxPrefix, so a restore brings consumers back with the
-// stream. A snapshot requested with no_consumers says so in its header and
-// the restore drops those records (the engine's Snapshot has no way to
-// leave them out).
+// stream. A snapshot requested with no_consumers leaves those records out
+// and says so in its header; a restore of such a backup still drops any
+// it finds (backups taken before the engine could leave them out).
 
 // ConsumerAuxPrefix starts the keys of the aux records the consumer layer
 // keeps in its stream (configuration and state of each consumer). A
@@ -126,11 +127,19 @@ func (f *firstWrite) Write(p []byte) (int, error) {
 // openSnapshot starts writing st's backup into a pipe and returns its
 // reading end with the stream's state at the instant of the snapshot:
 // publishes wait (st.mu) from the state until the engine has captured its
-// image, so the two agree; the rest is written while they go on.
-func (js *JetStream) openSnapshot(st *stream, noConsumers bool) (io.ReadCloser, jsapi.StreamState, error) {
+// image, so the two agree; the rest is written while they go on. The
+// snapshot's end delivers, on written, what the engine says the backup
+// holds: that and the state announced differ only by messages found lost
+// to damage while it was written, which are not in it.
+func (js *JetStream) openSnapshot(st *stream, noConsumers bool) (rd io.ReadCloser, state jsapi.StreamState, written <-chan blockstore.State, err error) {
 	pr, pw := io.Pipe()
 	fw := &firstWrite{done: make(chan struct{})}
 	early := make(chan error, 1)
+	held := make(chan blockstore.State, 1)
+	var opts blockstore.SnapshotOptions
+	if noConsumers {
+		opts.ExcludeAux = []string{ConsumerAuxPrefix}
+	}
 	hdr := backupHeader{
 		Stream: st.name, Storage: st.storage.String(), Taken: time.Now().UTC(),
 		Server: js.cfg.ServerVersion, NoConsumers: noConsumers,
@@ -139,9 +148,9 @@ func (js *JetStream) openSnapshot(st *stream, noConsumers bool) (io.ReadCloser, 
 	st.mu.Lock()
 	if st.closed {
 		st.mu.Unlock()
-		return nil, jsapi.StreamState{}, errStreamClosed
+		return nil, jsapi.StreamState{}, nil, errStreamClosed
 	}
-	state := st.state(false)
+	state = st.state(false)
 	js.transfers.add()
 	go func() {
 		defer js.transfers.done()
@@ -149,7 +158,10 @@ func (js *JetStream) openSnapshot(st *stream, noConsumers bool) (io.ReadCloser, 
 		err := writeBackupHeader(zw, &hdr)
 		if err == nil {
 			fw.w = zw
-			err = st.store.Snapshot(fw)
+			var in blockstore.State
+			if in, err = st.store.SnapshotWith(fw, opts); err == nil {
+				held <- in
+			}
 		}
 		fw.once.Do(func() { close(fw.done); early <- err })
 		if err == nil {
@@ -167,17 +179,18 @@ func (js *JetStream) openSnapshot(st *stream, noConsumers bool) (io.ReadCloser, 
 	case err := <-early:
 		if err != nil {
 			pr.Close()
-			return nil, jsapi.StreamState{}, err
+			return nil, jsapi.StreamState{}, nil, err
 		}
 	default:
 	}
-	return pr, state, nil
+	return pr, state, held, nil
 }
 
-// checkStream reads every message of st the way a snapshot does, so that
-// damage shows before a snapshot asked for with jsck starts.
+// checkStream reads and verifies every message of st as a snapshot would
+// (without encoding any), so that damage shows before a snapshot asked for
+// with jsck starts.
 func (js *JetStream) checkStream(st *stream) error {
-	if err := st.store.Snapshot(io.Discard); err != nil {
+	if _, err := st.store.SnapshotWith(nil, blockstore.SnapshotOptions{CheckOnly: true}); err != nil {
 		return err
 	}
 	if lost := js.lostFor(st.name); lost != nil {
@@ -341,7 +354,7 @@ func (js *JetStream) snapshotStream(r *Request, st *stream, req *jsapi.JSApiStre
 		js.host.Noticef("Starting snapshot for stream '%s > %s'", acc, st.name)
 	}
 	start := time.Now().UTC()
-	rd, state, err := js.openSnapshot(st, req.NoConsumers)
+	rd, state, written, err := js.openSnapshot(st, req.NoConsumers)
 	if err != nil {
 		js.host.Warnf("Snapshot of stream '%s > %s' failed: %v", acc, st.name, err)
 		js.RespondError(r, typ, jsapi.AsApiError(err, jsapi.ErrStreamSnapshot))
@@ -366,8 +379,15 @@ func (js *JetStream) snapshotStream(r *Request, st *stream, req *jsapi.JSApiStre
 		adv.Error = err.Error()
 		js.host.Warnf("Snapshot for stream '%s > %s' failed after %v: %v", acc, st.name, end.Sub(start), err)
 	} else {
+		// What the backup holds, by the engine's count: the state announced
+		// in the response, less any messages found damaged meanwhile.
+		in := <-written
+		if in.Msgs != state.Msgs {
+			js.host.Warnf("Snapshot of stream '%s > %s' holds %d of the %d messages announced: the rest were found damaged",
+				acc, st.name, in.Msgs, state.Msgs)
+		}
 		js.host.Noticef("Completed snapshot of %s for stream '%s > %s' in %v",
-			friendlyBytes(int64(state.Bytes)), acc, st.name, end.Sub(start).Round(time.Millisecond))
+			friendlyBytes(int64(in.Bytes)), acc, st.name, end.Sub(start).Round(time.Millisecond))
 	}
 	js.sendAdvisory(jsapi.AdvisoryStreamSnapshotCompletePre+"."+st.name, adv)
 }

@@ -481,6 +481,14 @@ func TestSnapshotConsumerState(t *testing.T) {
 		noConsumers bool
 	}{{"CSA", false}, {"CSB", true}} {
 		bk, _ := takeSnapshot(t, nc, "CS", map[string]any{"no_consumers": tc.noConsumers})
+		// Left out of the backup itself, not only dropped by the restore.
+		raw, err := io.ReadAll(s2.NewReader(bytes.NewReader(bk.data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if carried := bytes.Contains(raw, []byte(key)); carried == tc.noConsumers {
+			t.Fatalf("%s: backup carries the consumer record: %v, with no_consumers=%v", tc.name, carried, tc.noConsumers)
+		}
 		bk.Config = bytes.Replace(bk.Config, []byte(`"name":"CS"`), []byte(fmt.Sprintf(`"name":%q`, tc.name)), 1)
 		bk.Config = bytes.Replace(bk.Config, []byte(`"cs"`), []byte(fmt.Sprintf("%q", strings.ToLower(tc.name))), 1)
 		if final := restoreBackup(t, nc, tc.name, bk, 4096); errCode(final) != 0 {
@@ -493,5 +501,32 @@ func TestSnapshotConsumerState(t *testing.T) {
 		if got := rs.Aux(key); (got != nil) == tc.noConsumers {
 			t.Fatalf("%s: consumer record %q with no_consumers=%v", tc.name, got, tc.noConsumers)
 		}
+	}
+}
+
+// TestSnapshotCheckMsgs: jsck (check_msgs) verifies every message before the
+// snapshot starts; a healthy stream then snapshots and restores whole.
+func TestSnapshotCheckMsgs(t *testing.T) {
+	n := startNode(t, "", nil)
+	nc, js := connect(t, n)
+	c := ctx(t)
+	mustStream(t, js, jetstream.StreamConfig{Name: "CK", Subjects: []string{"ck.*"}})
+	for i := range 100 {
+		if _, err := js.Publish(c, fmt.Sprintf("ck.%d", i%4), bytes.Repeat([]byte("p"), i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bk, status := takeSnapshot(t, nc, "CK", map[string]any{"jsck": true})
+	var st jsapi.StreamState
+	if err := json.Unmarshal(bk.State, &st); err != nil || status != "204" || st.Msgs != 100 {
+		t.Fatalf("checked snapshot: %v status %q state %+v", err, status, st)
+	}
+	bk.Config = bytes.Replace(bk.Config, []byte(`"name":"CK"`), []byte(`"name":"CK2"`), 1)
+	bk.Config = bytes.Replace(bk.Config, []byte(`"ck.*"`), []byte(`"ck2.*"`), 1)
+	if final := restoreBackup(t, nc, "CK2", bk, 4096); errCode(final) != 0 {
+		t.Fatal(final)
+	}
+	if s, err := js.Stream(c, "CK2"); err != nil || s.CachedInfo().State.Msgs != 100 {
+		t.Fatalf("restored: %v", err)
 	}
 }
