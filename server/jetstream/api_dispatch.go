@@ -3,6 +3,7 @@ package jetstream
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,7 @@ type apiDispatcher struct {
 
 	mu     sync.RWMutex
 	routes []route
+	spaces []string // subjects subscribed ($JS.API form), nil before subscribe
 	subs   []*server.InternalSub
 
 	dropped  int64
@@ -64,7 +66,7 @@ const apiQueueLen = 10_000
 
 func newAPIDispatcher(js *JetStream, workers int) *apiDispatcher {
 	d := &apiDispatcher{js: js, workers: workers, queue: make(chan *Request, apiQueueLen), quit: make(chan struct{})}
-	d.routes = append(defaultRoutes(), consumerRoutes()...)
+	d.routes = append(append(defaultRoutes(), consumerRoutes()...), clusterRoutes()...)
 	return d
 }
 
@@ -75,39 +77,72 @@ func newAPIDispatcher(js *JetStream, workers int) *apiDispatcher {
 func (js *JetStream) HandleAPI(pattern, respType string, h Handler) {
 	d := js.api
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	replaced := false
 	for i, r := range d.routes {
 		if r.pattern == pattern {
 			d.routes[i] = route{pattern, respType, h}
-			return
+			replaced = true
+			break
 		}
 	}
-	d.routes = append(d.routes, route{pattern, respType, h})
+	if !replaced {
+		d.routes = append(d.routes, route{pattern, respType, h})
+	}
+	// Once subscribed, a new consumer API subject needs its own
+	// subscription (the others are covered by wildcards).
+	newSpace := d.spaces != nil && strings.HasPrefix(pattern, consumerSpace) && !slices.Contains(d.spaces, pattern)
+	if newSpace {
+		d.spaces = append(d.spaces, pattern)
+	}
+	d.mu.Unlock()
+	if newSpace {
+		if err := d.subscribeSpace(pattern); err != nil {
+			js.host.Errorf("JetStream API: %v", err)
+		}
+	}
 }
 
-// apiSpaces are the subscriptions that cover the API: all of $JS.API
-// except DIRECT.GET, which only a stream allowing direct gets answers (a
-// request to one that does not gets "no responders", as from the
-// reference).
-var apiSpaces = []string{"*", "STREAM.>", "CONSUMER.>", "ACCOUNT.>", "META.>", "SERVER.>"}
+// apiSpaces are the subscriptions that cover the API outside CONSUMER:
+// all of $JS.API except DIRECT.GET, which only a stream allowing direct
+// gets answers (a request to one that does not gets "no responders", as
+// from the reference).
+var apiSpaces = []string{"*", "STREAM.>", "ACCOUNT.>", "META.>", "SERVER.>"}
+
+// consumerSpaces are the consumer API subjects the dispatcher takes: the
+// reference's consumer API, and RESET, which it takes too without
+// answering (a consumer answers its own). CONSUMER.MSG.NEXT is not among
+// them: each consumer subscribes its own pull subject, so a pull from a
+// consumer that does not exist gets "no responders", as from the
+// reference. Routes added under CONSUMER later subscribe themselves.
+var consumerSpaces = []string{
+	jsapi.APIConsumerCreate, jsapi.APIConsumerCreateEx, jsapi.APIDurableCreate,
+	jsapi.APIConsumerNames, jsapi.APIConsumerList, jsapi.APIConsumerInfo,
+	jsapi.APIConsumerDelete, jsapi.APIConsumerPause, jsapi.APIConsumerUnpin,
+	fmt.Sprintf(jsapi.APIConsumerResetT, "*", "*"),
+	jsapi.APIConsumerLeaderStepDown, jsapi.APIConsumerRemovePeer, jsapi.APIConsumerEvacuatePeer,
+}
+
+// consumerSpace is the prefix of the consumer API.
+const consumerSpace = "$JS.API.CONSUMER."
 
 func (d *apiDispatcher) subscribe() error {
-	prefixes := []string{"$JS.API."}
-	if dom := d.js.cfg.Domain; dom != "" {
-		prefixes = append(prefixes, "$JS."+dom+".API.")
+	var spaces []string
+	for _, sp := range apiSpaces {
+		spaces = append(spaces, "$JS.API."+sp)
 	}
-	var subjects []string
-	for _, p := range prefixes {
-		for _, sp := range apiSpaces {
-			subjects = append(subjects, p+sp)
+	spaces = append(spaces, consumerSpaces...)
+	d.mu.Lock()
+	for _, r := range d.routes {
+		if strings.HasPrefix(r.pattern, consumerSpace) && !slices.Contains(spaces, r.pattern) {
+			spaces = append(spaces, r.pattern)
 		}
 	}
-	for _, subj := range subjects {
-		sub, err := d.js.host.SubscribeInternal(subj, "", d.receive)
-		if err != nil {
-			return fmt.Errorf("jetstream: subscribe %s: %w", subj, err)
+	d.spaces = spaces
+	d.mu.Unlock()
+	for _, sp := range spaces {
+		if err := d.subscribeSpace(sp); err != nil {
+			return err
 		}
-		d.subs = append(d.subs, sub)
 	}
 	for i := 0; i < d.workers; i++ {
 		d.wg.Add(1)
@@ -116,11 +151,33 @@ func (d *apiDispatcher) subscribe() error {
 	return nil
 }
 
+// subscribeSpace subscribes to space, a $JS.API subject, and to its
+// domain form when a domain is set.
+func (d *apiDispatcher) subscribeSpace(space string) error {
+	subjects := []string{space}
+	if dom := d.js.cfg.Domain; dom != "" {
+		subjects = append(subjects, "$JS."+dom+".API."+strings.TrimPrefix(space, "$JS.API."))
+	}
+	for _, subj := range subjects {
+		sub, err := d.js.host.SubscribeInternal(subj, "", d.receive)
+		if err != nil {
+			return fmt.Errorf("jetstream: subscribe %s: %w", subj, err)
+		}
+		d.mu.Lock()
+		d.subs = append(d.subs, sub)
+		d.mu.Unlock()
+	}
+	return nil
+}
+
 func (d *apiDispatcher) stop() {
-	for _, s := range d.subs {
+	d.mu.Lock()
+	subs := d.subs
+	d.subs = nil
+	d.mu.Unlock()
+	for _, s := range subs {
 		d.js.host.UnsubscribeInternal(s)
 	}
-	d.subs = nil
 	select {
 	case <-d.quit:
 	default:
