@@ -59,6 +59,16 @@ type Config struct {
 	// BatchLimits are jetstream.limits.batch (zero: the reference's
 	// defaults).
 	BatchLimits BatchLimits
+	// MaxRequestBatch, MaxAckPending and MaxHAAssets are the rest of
+	// jetstream.limits (0: not set), for the consumer and cluster layers
+	// and for monitoring.
+	MaxRequestBatch int
+	MaxAckPending   int
+	MaxHAAssets     int
+	// ExplicitMax is set when max_mem and max_file were both configured
+	// rather than derived from the machine (the reference's /jsz then
+	// reports compress_ok).
+	ExplicitMax bool
 	// BlockCacheBytes bounds the engine's cache of decoded sealed blocks,
 	// shared by all streams (0: defaultBlockCache). Each stream's active
 	// block is held apart from it.
@@ -124,6 +134,7 @@ func FromOptions(o *opts.Options) (Config, []string, error) {
 		c.Key = []byte(jo.Key)
 	}
 	c.MaxMemory, c.MaxStore = jo.MaxMemory, jo.MaxStore
+	c.ExplicitMax = c.MaxMemory > 0 && c.MaxStore > 0
 	if c.MaxMemory < 0 {
 		c.MaxMemory = systemMemoryLimit()
 	}
@@ -133,6 +144,7 @@ func FromOptions(o *opts.Options) (Config, []string, error) {
 	l := jo.Limits
 	c.MaxDuplicateWindow = l.Duplicates
 	c.MaxConsumersPerStream = l.DefaultMaxConsumers
+	c.MaxRequestBatch, c.MaxAckPending, c.MaxHAAssets = l.MaxRequestBatch, l.MaxAckPending, l.MaxHAAssets
 	c.BatchLimits = BatchLimits{
 		InflightPerStream: l.MaxBatchInflightPerStream, InflightTotal: l.MaxBatchInflightTotal,
 		MaxSize: l.MaxBatchSize, Timeout: l.MaxBatchTimeout,

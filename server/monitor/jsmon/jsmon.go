@@ -30,6 +30,9 @@ func (s Source) Overview() monitor.JSOverview {
 		StoreDir:  c.StoreDir,
 		Domain:    c.Domain,
 		Strict:    c.Strict,
+		// The reference says compress_ok only when its limits were
+		// configured rather than sized from the machine.
+		CompressOK: c.ExplicitMax,
 	}
 	// Keel's SyncInterval zero means every acknowledged write is synced.
 	if c.SyncInterval > 0 {
@@ -40,6 +43,9 @@ func (s Source) Overview() monitor.JSOverview {
 	return monitor.JSOverview{
 		Config: cfg,
 		Limits: monitor.JSLimits{
+			MaxRequestBatch:           c.MaxRequestBatch,
+			MaxAckPending:             c.MaxAckPending,
+			MaxHAAssets:               c.MaxHAAssets,
 			Duplicates:                c.MaxDuplicateWindow,
 			DefaultMaxConsumers:       c.MaxConsumersPerStream,
 			MaxBatchInflightPerStream: c.BatchLimits.InflightPerStream,
@@ -54,14 +60,19 @@ func (s Source) Overview() monitor.JSOverview {
 // Accounts reports the global account, the only one with JetStream until
 // multiple accounts land. Consumer details are asked for in vain: there is
 // no consumer layer yet to describe them.
+//
+// An account's reserved_memory and reserved_storage in /jsz are its
+// limits (max_memory, max_storage), as the reference reports them there,
+// not the streams' reservations that $JS.API.INFO reports under the same
+// names: unlimited (-1) shows as the largest uint64.
 func (s Source) Accounts(bool) []monitor.JSAccount {
 	st := s.js.AccountStats()
 	a := monitor.JSAccount{
 		Name:           server.GlobalAccountName,
 		Memory:         st.Memory,
 		Store:          st.Store,
-		ReservedMemory: st.ReservedMemory,
-		ReservedStore:  st.ReservedStore,
+		ReservedMemory: uint64(st.Limits.MaxMemory),
+		ReservedStore:  uint64(st.Limits.MaxStore),
 		API:            st.API,
 	}
 	for _, ss := range s.js.Streams() {
