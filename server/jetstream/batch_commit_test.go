@@ -222,6 +222,34 @@ func TestAtomicBatchDecided(t *testing.T) {
 		}
 	}
 
+	// On an interest stream nobody listens to, a batch uses its sequences
+	// and keeps nothing, as single publishes do.
+	is := mustStream(t, js, jetstream.StreamConfig{Name: "I", Subjects: []string{"i.*"}, AllowAtomicPublish: true, Retention: jetstream.InterestPolicy})
+	if ack, err := jetstreamext.PublishMsgBatch(c, js, []*nats.Msg{nats.NewMsg("i.a"), nats.NewMsg("i.b"), nats.NewMsg("i.a")}); err != nil || ack.Sequence != 3 {
+		t.Fatalf("interest batch: %v %+v", err, ack)
+	}
+	if info, err := is.Info(c); err != nil || info.State.Msgs != 0 || info.State.LastSeq != 3 {
+		t.Fatalf("interest stream after a batch: %v %+v", err, info.State)
+	}
+	if ack, err := js.Publish(c, "i.c", nil); err != nil || ack.Sequence != 4 {
+		t.Fatalf("publish after the batch: %v %+v", err, ack)
+	}
+
+	// A message TTL is decided with the batch and honoured by the engine.
+	ts := mustStream(t, js, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.*"}, AllowAtomicPublish: true, AllowMsgTTL: true})
+	short := nats.NewMsg("t.short")
+	short.Header.Set("Nats-TTL", "1s")
+	if _, err := jetstreamext.PublishMsgBatch(c, js, []*nats.Msg{nats.NewMsg("t.keep"), short}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the batch message with a TTL to expire", func() bool {
+		info, err := ts.Info(c)
+		return err == nil && info.State.Msgs == 1
+	})
+	if _, err := ts.GetLastMsgForSubject(c, "t.keep"); err != nil {
+		t.Fatalf("message without a TTL: %v", err)
+	}
+
 	rs := mustStream(t, js, jetstream.StreamConfig{Name: "R", Subjects: []string{"r.*"}, AllowAtomicPublish: true, AllowRollup: true})
 	for _, subj := range []string{"r.a", "r.a", "r.b"} {
 		if _, err := js.Publish(c, subj, nil); err != nil {
