@@ -125,27 +125,43 @@ func (be *fileBackend) store(seq uint64, ts, ttl int64, subj string, hdr, data [
 	// A large message is written once, straight into the block file; the
 	// WAL gets only a pointer, and the engine syncs the file before the WAL
 	// batch holding that pointer counts as durable. Memory keeps a stub.
-	be.flush(b)
+	// Under the always policy the record waits in the file's pending
+	// bytes for the syncer's single write (see syncFile); under an
+	// interval policy durability means written, so it is written now, as
+	// it is in recovery (which registers nothing for the syncer).
+	be.flushRecords(b)
 	foff := b.size
 	c := &b.codec
-	if c.sealer == nil && !c.compress {
-		c.out = appendMsgRecord(c.out[:0], seq, ts, ttl, subj, hdr, data)
-	} else {
+	build := func(dst []byte) []byte {
+		if c.sealer == nil && !c.compress {
+			return appendMsgRecord(dst, seq, ts, ttl, subj, hdr, data)
+		}
 		be.plain = appendMsgRecord(be.plain[:0], seq, ts, ttl, subj, hdr, data)
-		c.out = c.encode(c.out[:0], be.plain, uint64(foff))
+		return c.encode(dst, be.plain, uint64(foff))
 	}
-	if _, err := b.f.WriteAt(c.out, foff); err != nil {
-		be.fail(fmt.Errorf("blockstore: write block %d: %w", b.id, err))
-		return
+	var rec []byte
+	if be.s.e.dur.always && !be.s.replaying {
+		var err error
+		if rec, err = be.s.e.dur.appendPending(b.sf, foff, build); err != nil {
+			be.fail(fmt.Errorf("blockstore: write block %d: %w", b.id, err))
+			return
+		}
+	} else {
+		c.out = build(c.out[:0])
+		rec = c.out
+		if _, err := b.f.WriteAt(rec, foff); err != nil {
+			be.fail(fmt.Errorf("blockstore: write block %d: %w", b.id, err))
+			return
+		}
 	}
-	n := len(c.out)
+	n := len(rec)
 	b.size += int64(n)
 	off := len(d.buf)
 	d.buf = appendStubRecord(d.buf, seq, foff, n, ts, ttl, subj, len(hdr), len(data))
 	d.add(seq, off)
 	b.flushed = len(d.buf)
 	b.hasStubs, b.pendingBig = true, true
-	be.extBuf = extRef{block: b.id, offset: uint64(foff), length: uint64(n), crc: binary.LittleEndian.Uint32(c.out[n-4:]),
+	be.extBuf = extRef{block: b.id, offset: uint64(foff), length: uint64(n), crc: binary.LittleEndian.Uint32(rec[n-4:]),
 		hlen: len(hdr), dlen: len(data)}
 	be.ext, be.extFile = &be.extBuf, b.sf
 }
@@ -165,6 +181,11 @@ func (be *fileBackend) loadStub(b *fblock, rec []byte, sm *StoreMsg) (*StoreMsg,
 		raw = make([]byte, v.n)
 	}
 	raw = raw[:v.n]
+	if b.sf != nil {
+		if err := b.sf.writePending(); err != nil {
+			return nil, fmt.Errorf("blockstore: read block %d: %w", b.id, err)
+		}
+	}
 	if _, err := b.f.ReadAt(raw, v.foff); err != nil {
 		return nil, fmt.Errorf("blockstore: read block %d: %w", b.id, err)
 	}
@@ -215,16 +236,31 @@ func (be *fileBackend) writable(seq uint64) *fblock {
 		return b
 	}
 	full := b != nil
+	var pend, spare []byte
 	if b != nil {
 		be.seal(b)
+		if sf := be.unsyncedLast(); sf != nil {
+			pend, spare = sf.takeBuffers()
+		}
 	}
 	nb := be.startBlock(seq)
+	if nb.sf != nil {
+		nb.sf.pend, nb.sf.spare = pend, spare
+	}
 	if full && nb.data != nil {
 		// The stream fills blocks: size the buffer for a whole one now
 		// rather than copying it while it doubles.
 		nb.data.buf = make([]byte, 0, be.blockSize()+64<<10)
 	}
 	return nb
+}
+
+// unsyncedLast is the file of the block sealed last, if not yet closed.
+func (be *fileBackend) unsyncedLast() *syncFile {
+	if n := len(be.unsynced); n > 0 {
+		return be.unsynced[n-1]
+	}
+	return nil
 }
 
 func (be *fileBackend) startBlock(first uint64) *fblock {
@@ -240,7 +276,8 @@ func (be *fileBackend) startBlock(first uint64) *fblock {
 		be.fail(err)
 	}
 	b.f, b.codec = f, codec
-	b.sf = &syncFile{f: f}
+	b.sf = &syncFile{f: f, dir: be.s.dir}
+	b.sf.fresh.Store(true)
 	be.newFiles = true
 	be.blocks = append(be.blocks, b)
 	be.active = b
@@ -274,12 +311,32 @@ func (be *fileBackend) fail(err error) {
 	}
 }
 
-// flush writes the records of b not yet in its file.
+// flush writes everything of b not yet in its file, so that the file can
+// be read whole.
 func (be *fileBackend) flush(b *fblock) {
+	be.writePending(b)
+	be.flushRecords(b)
+}
+
+// writePending writes b's pending large records (see syncFile).
+func (be *fileBackend) writePending(b *fblock) {
+	if b.sf == nil {
+		return
+	}
+	if err := b.sf.writePending(); err != nil {
+		be.fail(fmt.Errorf("blockstore: write block %d: %w", b.id, err))
+	}
+}
+
+// flushRecords writes b's records from memory not yet in its file (its
+// small messages and tombstones), after its pending large records: the
+// file grows in order.
+func (be *fileBackend) flushRecords(b *fblock) {
 	d := b.data
 	if d == nil || b.flushed == len(d.buf) || b.f == nil {
 		return
 	}
+	be.writePending(b)
 	c := &b.codec
 	var out []byte
 	if c.sealer == nil && !c.compress && len(b.erased) == 0 {
@@ -375,10 +432,7 @@ func (be *fileBackend) closeFile(b *fblock, sync bool) {
 	if sync {
 		err = b.sf.close()
 	} else {
-		b.sf.mu.Lock()
-		err = b.sf.f.Close()
-		b.sf.f = nil
-		b.sf.mu.Unlock()
+		err = b.sf.abandon()
 	}
 	if err != nil {
 		be.fail(fmt.Errorf("blockstore: close block %d: %w", b.id, err))

@@ -143,7 +143,7 @@ func (s *fileStream) prepareCheckpoint(withIndex bool) (*ckptWork, error) {
 	}
 	w := &ckptWork{s: s, walLast: s.walLast}
 	if b := s.be.active; b != nil {
-		s.be.flush(b)
+		s.be.flushRecords(b) // pending large records: by w.sync.sync()
 		w.sync = b.sf
 		b.pendingBig = false
 	}

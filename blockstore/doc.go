@@ -28,7 +28,13 @@
 // file and truncates the WAL. Large messages (8 KiB and up) are written
 // once, straight into the block file; the WAL gets a pointer to the record,
 // and the durable watermark waits for both the WAL's fsync and the block
-// file's (done concurrently). Removals are tombstones in the active block;
+// file's (done concurrently). Under the always policy a large record is
+// not written alone: it waits in memory as the file's pending tail, written
+// in one write for many records by the appender once 256 KiB gathered, by
+// the WAL's writer just before it writes the batch holding a pointer (so a
+// pointer never reaches the operating system before the bytes it names) or
+// by the syncer just before its fdatasync; a new block file's directory
+// entry is synced with its first such sync. Removals are tombstones in the active block;
 // a secure erase scrubs memory at once and overwrites the record in its
 // file once a committed state records the removal (the checkpoint doing so
 // also drops the WAL segments that held the message: tidwall/wal cannot

@@ -163,6 +163,7 @@ func Open(dir string, o Options) (*Engine, error) {
 	}
 	w, err := wal.Open(filepath.Join(e.root, "wal"), wal.Options{
 		Sync: wal.SyncEvery(o.SyncInterval), Key: e.key, Logger: o.Logger, SegmentSize: o.WALSegmentSize,
+		BeforeWrite: e.dur.beforeWALWrite,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("blockstore: open %s: %w", dir, err)

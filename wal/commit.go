@@ -47,6 +47,9 @@ func (l *Log) writer() {
 			if l.failed() != nil {
 				return // nothing written now could ever commit
 			}
+			if l.opts.BeforeWrite != nil {
+				l.opts.BeforeWrite()
+			}
 			err := l.writeBatch(buf, last)
 			l.spare = buf[:0]
 			if err != nil {

@@ -33,6 +33,10 @@
 //     *DamagedError, or Open fails with a *CorruptError under FailOnDamage.
 //   - Everything Open finds is fsynced before Open returns: records a killed
 //     process left in the page cache count as committed only once durable.
+//   - Options.BeforeWrite runs on the writer before every batch reaches the
+//     operating system: blockstore writes there the block bytes its
+//     records point at, so no record outlives (in a killed process's page
+//     cache) the bytes it names.
 //   - With a key, every record written is encrypted; no (key, nonce) pair is
 //     used twice (see Encryption).
 //   - Scrub overwrites a committed record in place (secure erase); Replay

@@ -396,3 +396,45 @@ func TestOpenTwice(t *testing.T) {
 	l = mustOpen(t, dir, Options{})
 	l.Close()
 }
+
+// TestBeforeWrite: the hook runs before every batch reaches the segment
+// file, under both policies, so what it writes elsewhere is in the
+// operating system before any record of the batch.
+func TestBeforeWrite(t *testing.T) {
+	for _, pol := range []SyncPolicy{SyncAlways, SyncEvery(time.Hour)} {
+		t.Run(pol.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			var mu sync.Mutex
+			var seen []int64 // bytes in segment files at each call
+			size := func() int64 {
+				var n int64
+				ents, _ := os.ReadDir(dir)
+				for _, e := range ents {
+					if fi, err := e.Info(); err == nil && len(e.Name()) == 20 {
+						n += fi.Size()
+					}
+				}
+				return n
+			}
+			l := mustOpen(t, dir, Options{Sync: pol, NoPrealloc: true, BeforeWrite: func() {
+				mu.Lock()
+				seen = append(seen, size())
+				mu.Unlock()
+			}})
+			defer l.Close()
+			for i := uint64(1); i <= 3; i++ {
+				before := size()
+				appendN(t, l, i, i)
+				if err := l.Wait(i); err != nil {
+					t.Fatal(err)
+				}
+				mu.Lock()
+				n, last := len(seen), seen[len(seen)-1]
+				mu.Unlock()
+				if n != int(i) || last != before {
+					t.Fatalf("after record %d: %d hook calls, the last seeing %d bytes on disk, want %d calls seeing %d", i, n, last, i, before)
+				}
+			}
+		})
+	}
+}

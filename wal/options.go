@@ -104,6 +104,12 @@ type Options struct {
 	// damaged, instead of replacing them with placeholders that Read and
 	// Replay report as ErrDamaged.
 	FailOnDamage bool
+	// BeforeWrite, when set, runs on the log's writer goroutine before
+	// each batch of records is handed to the operating system. A caller
+	// whose records point at bytes in files of its own writes those bytes
+	// here, so that a crash never leaves a record pointing at bytes the
+	// operating system never had. It must not call back into the log.
+	BeforeWrite func()
 
 	// Fault injection for tests: replace the tail fdatasync, and fail a
 	// batch write before it reaches tidwall.
