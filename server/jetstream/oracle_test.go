@@ -253,7 +253,9 @@ func replayScript(t *testing.T, tg *target, steps []scriptStep) string {
 		if len(m.Header) == 0 {
 			m.Header = nil
 		}
-		reply, err := nc.RequestMsg(m, time.Second)
+		// Long enough for a file stream's fsyncs on a loaded machine; a
+		// step the reference leaves unanswered costs this much.
+		reply, err := nc.RequestMsg(m, replyWait)
 		switch {
 		case err == nats.ErrNoResponders:
 			w.WriteString("<no responders>\n")
@@ -266,6 +268,9 @@ func replayScript(t *testing.T, tg *target, steps []scriptStep) string {
 	}
 	return w.String()
 }
+
+// replyWait is how long a script step waits for its reply.
+const replyWait = 3 * time.Second
 
 // Fields whose values differ between any two servers or runs.
 var volatileKeys = map[string]bool{
