@@ -344,7 +344,6 @@ func TestBinaryRestartEncrypted(t *testing.T) {
 // either the store is encrypted at start-up (as nats-server converts its
 // files) or the start is refused with an error saying why.
 func TestKeyAddedToPlainStore(t *testing.T) {
-	t.Skip("engine bug: blockstore.Open with a Key on a plaintext store writes a KEY file and carries on; the old blocks stay plaintext")
 	dir := t.TempDir()
 	const marker = "PLAINTEXT-MARKER"
 	n1 := startNode(t, dir, nil)
