@@ -244,6 +244,11 @@ func Start(host Host, cfg Config) (*JetStream, error) {
 		SyncInterval: cfg.SyncInterval, Key: cfg.Key, Cipher: cfg.Cipher, Logger: host,
 		CacheBytes: cfg.BlockCacheBytes,
 	})
+	if errors.Is(err, blockstore.ErrNotEncrypted) {
+		// The engine's message repeats itself through its chain of
+		// causes; this one says all of it once.
+		return nil, fmt.Errorf("jetstream: the store in %s was written without encryption and cannot be encrypted in place: start without jetstream { key }, or back up its streams (nats stream backup) and restore them into a new store folder with the key", cfg.StoreDir)
+	}
 	if errors.Is(err, blockstore.ErrBadKey) {
 		// Say what to fix first; the engine's chain of causes follows.
 		return nil, fmt.Errorf("jetstream: the store in %s was written with another encryption key or cipher, or without one: check jetstream { key, cipher } (%w)", cfg.StoreDir, err)
