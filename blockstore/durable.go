@@ -339,6 +339,11 @@ func (d *durability) syncNow() error {
 	batch := append([]pendingLarge(nil), d.pending...)
 	d.mu.Unlock()
 	if n == 0 {
+		// Another syncNow may have synced this caller's writes and
+		// computed the watermark before the WAL committed them (the WAL
+		// tells its subscribers after its Sync returns): compute it again,
+		// so that Engine.Sync returns with the watermark past them.
+		d.update()
 		return nil
 	}
 	var first error
