@@ -110,6 +110,8 @@ func (be *fileBackend) store(seq uint64, ts, ttl int64, subj string, hdr, data [
 	b.msgs++
 	b.bytes += fileMsgSize(len(subj), len(hdr), len(data))
 	be.lastSeq = seq
+	// Room for the record (a stub's or lost record's fits in a message's).
+	d.reserve(recMinSize+40+len(subj)+len(hdr)+len(data), be.blockSize()+64<<10)
 	if be.lostStore {
 		off := len(d.buf)
 		d.buf = appendLostRecord(d.buf, seq, ts, ttl, subj, len(hdr), len(data))
@@ -236,8 +238,12 @@ func (be *fileBackend) writable(seq uint64) *fblock {
 		return b
 	}
 	full := b != nil
+	prev := 0 // what the previous block's buffer came to hold
 	var pend, spare []byte
 	if b != nil {
+		if b.data != nil {
+			prev = len(b.data.buf)
+		}
 		be.seal(b)
 		if sf := be.unsyncedLast(); sf != nil {
 			pend, spare = sf.takeBuffers()
@@ -248,11 +254,37 @@ func (be *fileBackend) writable(seq uint64) *fblock {
 		nb.sf.pend, nb.sf.spare = pend, spare
 	}
 	if full && nb.data != nil {
-		// The stream fills blocks: size the buffer for a whole one now
-		// rather than copying it while it doubles.
-		nb.data.buf = make([]byte, 0, be.blockSize()+64<<10)
+		// The stream fills blocks: size the buffer for what the last one
+		// held (a block of large messages holds only their stubs) rather
+		// than copying it while it doubles.
+		nb.data.buf = make([]byte, 0, min(prev+prev/8+4<<10, be.blockSize()+64<<10))
 	}
 	return nb
+}
+
+// trimIdle gives back the scratch memory of a stream idle since its last
+// checkpoint: with many streams (every KV bucket is one) most are idle,
+// and their buffers, sized by their last burst, would add up. The next
+// write grows them again.
+func (s *fileStream) trimIdle() {
+	shrink := func(b []byte) []byte {
+		if cap(b) > trimSlack {
+			return nil
+		}
+		return b
+	}
+	s.enc, s.sub = shrink(s.enc), shrink(s.sub)
+	be := s.be
+	be.plain = shrink(be.plain)
+	if b := be.active; b != nil {
+		if b.data != nil {
+			b.data.trim()
+		}
+		b.codec.out, b.codec.tmp = shrink(b.codec.out), shrink(b.codec.tmp)
+		if b.sf != nil {
+			b.sf.takeBuffers() // dropped, unless records are pending
+		}
+	}
 }
 
 // unsyncedLast is the file of the block sealed last, if not yet closed.
@@ -270,7 +302,7 @@ func (be *fileBackend) startBlock(first uint64) *fblock {
 	id := be.nextID
 	be.nextID++
 	b := &fblock{id: id, first: first, last: first - 1, size: blkHeaderSize,
-		data: &blockData{first: first, buf: make([]byte, 0, 256<<10)}}
+		data: &blockData{first: first}}
 	f, codec, err := createBlockFile(be.s.dir, be.s.e.key, be.s.c.cfg.Compression == S2Compression, be.s.id, id, first)
 	if err != nil {
 		be.fail(err)

@@ -51,6 +51,7 @@ func (be *fileBackend) remove(m *msgMeta, erase bool) {
 	// tombstone in the active block, carrying what recovery needs to keep
 	// the counts exact without reading the message.
 	a := be.writable(be.lastSeq + 1)
+	a.data.reserve(recMinSize+30+len(m.subj), be.blockSize()+64<<10)
 	a.data.buf = appendTombRecord(a.data.buf, seq, m.subj, m.hlen, m.dlen)
 	a.tombs++
 	if erase && b != nil {

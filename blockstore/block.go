@@ -28,6 +28,40 @@ type blockData struct {
 	offs []uint32
 }
 
+// An active block's buffer grows with its stream's writes instead of
+// being sized for a whole block up front, so that an idle stream (a KV
+// bucket with a few keys) costs little; it doubles, so the copies cost at
+// most the bytes the block ends up holding.
+const (
+	minBlockBuf = 512      // first allocation
+	trimSlack   = 64 << 10 // spare capacity an idle stream may keep
+)
+
+// reserve makes room for n more bytes in d.buf, growing it to at most
+// limit unless n alone needs more.
+func (d *blockData) reserve(n, limit int) {
+	if cap(d.buf)-len(d.buf) >= n {
+		return
+	}
+	need := len(d.buf) + n
+	c := min(max(2*cap(d.buf), need, minBlockBuf), max(limit, need))
+	nb := make([]byte, len(d.buf), c)
+	copy(nb, d.buf)
+	d.buf = nb
+}
+
+// trim gives back the spare capacity of d.buf when it exceeds what the
+// buffer holds (and trimSlack): a buffer sized for a whole block by a busy
+// stream gone idle. A buffer grown by reserve never has that much spare.
+func (d *blockData) trim() {
+	if cap(d.buf)-len(d.buf) <= len(d.buf)+trimSlack {
+		return
+	}
+	nb := make([]byte, len(d.buf))
+	copy(nb, d.buf)
+	d.buf = nb
+}
+
 func (d *blockData) memSize() int64 {
 	return int64(cap(d.buf)) + int64(12*cap(d.offs)) + 64
 }

@@ -136,6 +136,7 @@ func (s *fileStream) prepareCheckpoint(withIndex bool) (*ckptWork, error) {
 		idx = true
 	}
 	if !s.dirty && !idx && len(s.be.dead) == 0 && len(s.be.cuts) == 0 {
+		s.trimIdle()
 		return nil, nil
 	}
 	if err := s.failed(); err != nil {
