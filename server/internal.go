@@ -80,18 +80,7 @@ func (s *Server) PublishAccount(acc *Account, subject, reply string, hdr, data [
 		// The per-publisher cache is per account.
 		clear(c.cache)
 	}
-	subj := unsafe.Slice(unsafe.StringData(subject), len(subject))
-	rep := unsafe.Slice(unsafe.StringData(reply), len(reply))
-	hdrLen := -1
-	msg := data
-	if hdr != nil {
-		hdrLen = len(hdr)
-		// Delivery wants header and payload contiguous, as they arrive
-		// from a client. Reuse the publisher's scratch space.
-		c.rbuf = append(append(c.rbuf[:0], hdr...), data...)
-		msg = c.rbuf
-	}
-	c.processMsg(subj, rep, hdrLen, msg)
+	c.routeInternal(subject, reply, hdr, data)
 	c.flushClients()
 	if acc != s.gacc {
 		clear(c.cache)
@@ -124,4 +113,21 @@ func (c *client) deliverInternal(sub *subscription, subject, reply []byte, hdrLe
 	}
 	sub.icb(m)
 	*m = InMsg{}
+}
+
+// routeInternal routes one message of the server's own through the
+// internal publisher c, as if a client had sent it, without flushing.
+func (c *client) routeInternal(subject, reply string, hdr, data []byte) {
+	subj := unsafe.Slice(unsafe.StringData(subject), len(subject))
+	rep := unsafe.Slice(unsafe.StringData(reply), len(reply))
+	hdrLen := -1
+	msg := data
+	if hdr != nil {
+		hdrLen = len(hdr)
+		// Delivery wants header and payload contiguous, as they arrive
+		// from a client. Reuse the publisher's scratch space.
+		c.rbuf = append(append(c.rbuf[:0], hdr...), data...)
+		msg = c.rbuf
+	}
+	c.processMsg(subj, rep, hdrLen, msg)
 }

@@ -1,7 +1,5 @@
 package server
 
-import "unsafe"
-
 // Hooks the JetStream layer (server/jetstream, wired by server/launch) needs
 // from the server beyond the internal publish/subscribe API.
 
@@ -35,17 +33,7 @@ func (s *Server) StartBatch() PublishBatch {
 
 // Publish routes one message like Server.Publish, without flushing.
 func (b PublishBatch) Publish(subject, reply string, hdr, data []byte) {
-	c := b.c
-	subj := unsafe.Slice(unsafe.StringData(subject), len(subject))
-	rep := unsafe.Slice(unsafe.StringData(reply), len(reply))
-	hdrLen := -1
-	msg := data
-	if hdr != nil {
-		hdrLen = len(hdr)
-		c.rbuf = append(append(c.rbuf[:0], hdr...), data...)
-		msg = c.rbuf
-	}
-	c.processMsg(subj, rep, hdrLen, msg)
+	b.c.routeInternal(subject, reply, hdr, data)
 }
 
 // Flush writes what the batch produced and ends the batch.

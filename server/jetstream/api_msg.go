@@ -78,18 +78,13 @@ func handleMsgDelete(js *JetStream, r *Request) {
 		js.RespondError(r, typ, jsapi.ErrInvalidJSON(err))
 		return
 	}
-	st, ok := js.lookup(jsapi.MsgStreamNameFromSubject(r.Subject))
+	st, ok := js.removableStream(r, typ, jsapi.MsgStreamNameFromSubject(r.Subject), func(cfg *jsapi.StreamConfig) *jsapi.ApiError {
+		if cfg.DenyDelete {
+			return jsapi.ErrStreamMsgDeleteFailed(errors.New("message delete not permitted"))
+		}
+		return nil
+	})
 	if !ok {
-		js.RespondError(r, typ, jsapi.ErrStreamNotFound())
-		return
-	}
-	cfg := st.config()
-	if cfg.Sealed {
-		js.RespondError(r, typ, jsapi.ErrStreamSealed())
-		return
-	}
-	if cfg.DenyDelete {
-		js.RespondError(r, typ, jsapi.ErrStreamMsgDeleteFailed(errors.New("message delete not permitted")))
 		return
 	}
 	removed, err := st.deleteMsg(req.Seq, req.NoErase)

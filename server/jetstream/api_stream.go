@@ -231,18 +231,13 @@ func handleStreamPurge(js *JetStream, r *Request) {
 			return
 		}
 	}
-	st, ok := js.lookup(jsapi.StreamNameFromSubject(r.Subject))
+	st, ok := js.removableStream(r, typ, jsapi.StreamNameFromSubject(r.Subject), func(cfg *jsapi.StreamConfig) *jsapi.ApiError {
+		if cfg.DenyPurge {
+			return jsapi.ErrStreamPurgeFailed(errors.New("stream purge not permitted"))
+		}
+		return nil
+	})
 	if !ok {
-		js.RespondError(r, typ, jsapi.ErrStreamNotFound())
-		return
-	}
-	cfg := st.config()
-	if cfg.Sealed {
-		js.RespondError(r, typ, jsapi.ErrStreamSealed())
-		return
-	}
-	if cfg.DenyPurge {
-		js.RespondError(r, typ, jsapi.ErrStreamPurgeFailed(errors.New("stream purge not permitted")))
 		return
 	}
 	purged, err := st.purge(req)
@@ -251,4 +246,25 @@ func handleStreamPurge(js *JetStream, r *Request) {
 		return
 	}
 	js.Respond(r, &jsapi.StreamPurgeResponse{ApiResponse: jsapi.ApiResponse{Type: typ}, Success: true, Purged: purged})
+}
+
+// removableStream finds the stream a purge or message delete names and
+// checks that it lets messages go: not sealed, and not refused by denied
+// (its deny_purge or deny_delete). When it returns false it has answered r.
+func (js *JetStream) removableStream(r *Request, typ, name string, denied func(*jsapi.StreamConfig) *jsapi.ApiError) (*stream, bool) {
+	st, ok := js.lookup(name)
+	if !ok {
+		js.RespondError(r, typ, jsapi.ErrStreamNotFound())
+		return nil, false
+	}
+	cfg := st.config()
+	if cfg.Sealed {
+		js.RespondError(r, typ, jsapi.ErrStreamSealed())
+		return nil, false
+	}
+	if err := denied(cfg); err != nil {
+		js.RespondError(r, typ, err)
+		return nil, false
+	}
+	return st, true
 }
