@@ -6,25 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/keelhq/keel/server"
-	"github.com/keelhq/keel/server/launch"
-	"github.com/keelhq/keel/server/logger"
-	"github.com/keelhq/keel/server/opts"
 )
-
-// runner is a started server with what signal handling needs: the
-// command line (to reload the same way), the options in force and the
-// logger.
-type runner struct {
-	cmd  *opts.Command
-	node *launch.Node
-	s    *server.Server
-	opts *opts.Options
-	log  *logger.Std
-	sigs chan os.Signal
-	prof *profiler // nil without prof_port
-}
 
 // trapSignals starts catching the signals keel handles. It is called
 // before the server starts, so that a signal sent as soon as the server
