@@ -190,3 +190,5 @@ func (be *fileBackend) lost(seq uint64) bool {
 func (be *fileBackend) takeLost(seq uint64) bool {
 	return be.lost(seq) && be.lostSeqs.Remove(seq)
 }
+
+func (be *fileBackend) damaged() bool { return be.s.damageFound.Load() }

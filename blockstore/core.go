@@ -65,6 +65,10 @@ type backend interface {
 	// and not removed by a command since); takeLost also forgets it.
 	lost(seq uint64) bool
 	takeLost(seq uint64) bool
+	// damaged reports whether messages the counts still hold were found
+	// lost to damage and not yet absorbed (see damage.go): a scan then
+	// passes over live messages that have no readable record.
+	damaged() bool
 }
 
 // msgMeta is what the core needs of a stored message besides its payload.
@@ -326,11 +330,12 @@ func (c *core) removeMsg(seq uint64, erase bool) bool {
 	m := &c.peeked
 	if err := c.be.peek(seq, m); err != nil {
 		// Lost to damage: once absorbed it is gone, which is what the
-		// removal wanted. Its subject went with its record.
-		if isDamage(err) {
-			c.settleDamage()
-		}
-		if !c.live(seq) && c.be.takeLost(seq) {
+		// removal wanted. Its subject went with its record. (A damage
+		// error means seq was live: absorbing it counts as its removal
+		// even when the first sequence moved past it, which forgets it
+		// as lost.)
+		absorbed := isDamage(err) && c.settleDamage()
+		if !c.live(seq) && (c.be.takeLost(seq) || absorbed) {
 			if c.onRemove != nil {
 				c.onRemove(seq, "")
 			}
@@ -415,12 +420,74 @@ func (c *core) purge(subject string, seq, keep uint64) uint64 {
 		}
 		return true
 	})
+	if quota > 0 && c.be.damaged() {
+		seqs = c.keepOverDamage(subject, quota, fs.Msgs, last, seqs)
+	}
 	for _, s := range seqs {
 		if c.removeMsg(s, false) {
 			purged++
 		}
 	}
 	return purged
+}
+
+// keepOverDamage corrects the messages a purge keeping the newest ones
+// removes (seqs, the first quota matching messages with a readable
+// record, up to last) when the stream still counts messages lost to
+// damage. The quota counted such a message when its subject matched, as
+// the command did when first applied (recovery replays it over damage
+// found since), but the scan found no record of it: taking a readable
+// message in its place would remove one message too many, an
+// acknowledged one. So a lost message takes its own place among those
+// removed (absorbing it is its removal), and the same messages as without
+// the damage go. total is what the quota was computed from.
+func (c *core) keepOverDamage(subject string, quota, total, last uint64, seqs []uint64) []uint64 {
+	to := last
+	if uint64(len(seqs)) >= quota {
+		to = seqs[len(seqs)-1]
+	}
+	lost := c.lostIn(c.first, to)
+	if len(lost) == 0 {
+		return seqs // the damage lies among the kept: it changes nothing here
+	}
+	// Which lost messages matched is told by the counts absorbing them
+	// takes off: when they all did (or none did) that settles it; when
+	// some did, which ones is unknown and they are left to count as
+	// removed by nothing (rare: several messages lost at once).
+	msgs := c.msgs
+	if !c.settleDamage() {
+		return seqs
+	}
+	absorbed, matched := msgs-c.msgs, total-c.filtered(1, subject).Msgs
+	if matched == 0 || matched != absorbed {
+		return seqs
+	}
+	out := seqs[:0]
+	for i, n := 0, uint64(0); i < len(seqs) && n < quota; n++ {
+		if len(lost) > 0 && lost[0] < seqs[i] {
+			lost = lost[1:] // gone already
+			continue
+		}
+		out = append(out, seqs[i])
+		i++
+	}
+	return out
+}
+
+// lostIn lists the live sequences in [from, to] that have no readable
+// record: messages lost to damage that the counts still hold. It looks
+// up each message: only for when damage is pending (be.damaged).
+func (c *core) lostIn(from, to uint64) []uint64 {
+	var out []uint64
+	for q := c.be.nextLive(from, to); q != 0; q = c.be.nextLive(q+1, to) {
+		if c.be.subject(q) == "" {
+			out = append(out, q)
+		}
+		if q == to {
+			break
+		}
+	}
+	return out
 }
 
 // purgeAll empties the stream; the next message gets sequence next.

@@ -29,7 +29,16 @@ func (c *core) enforceSubjectLimit(subj string) uint64 {
 		if ss == nil || ss.Msgs <= max {
 			return n
 		}
-		if !c.removeMsg(c.subjFirst(subj, ss), false) {
+		from := ss.First // below the first when stale
+		first := c.subjFirst(subj, ss)
+		if c.be.damaged() && first > from && len(c.lostIn(from, first-1)) > 0 && c.settleDamage() {
+			// The scan for the first passed over messages lost to damage
+			// that the counts still held: one may have been subj's first,
+			// the message to go. Absorbed, they are gone (and counted
+			// so): look again.
+			continue
+		}
+		if !c.removeMsg(first, false) {
 			return n // inconsistent index; never loop forever
 		}
 		n++

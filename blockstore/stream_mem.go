@@ -204,6 +204,7 @@ func (b *memBackend) skipFor(seq uint64, _ string) uint64 { return seq }
 // Memory holds no damage.
 func (b *memBackend) lost(uint64) bool     { return false }
 func (b *memBackend) takeLost(uint64) bool { return false }
+func (b *memBackend) damaged() bool        { return false }
 
 // memStream is a Stream held entirely in memory. Its tickets are durable
 // at once (always zero).
