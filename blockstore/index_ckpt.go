@@ -148,10 +148,17 @@ func (s *fileStream) loadIndex(st *streamState, files map[uint64]uint64) (indexP
 			return pos, d.err
 		}
 		if gen, ok := files[b.id]; !ok || gen != b.fgen {
-			if b.last >= st.first {
+			// Below the first sequence it was removed since, as it should
+			// be, unless the index still counts messages in it: then the
+			// file it names is a generation compaction replaced (a kill
+			// came between a state file and its index checkpoint), and
+			// recovery could not read those messages to take them out of
+			// the counts and subjects (finish drops what lies below the
+			// first sequence by reading it). A rebuild counts exactly.
+			if b.last >= st.first || b.msgs > 0 {
 				return pos, fmt.Errorf("index names block %s, not on disk", b.name())
 			}
-			continue // below the first sequence: removed since, as it should be
+			continue
 		}
 		blocks = append(blocks, b)
 	}

@@ -448,3 +448,75 @@ func TestAbandonedBlockNeverRead(t *testing.T) {
 		t.Fatalf("state %+v", st)
 	}
 }
+
+// TestIndexNamesCompactedBlock: a kill between a checkpoint's state file
+// and its index checkpoint leaves an index that counts messages of a block
+// compacted since (the next generation), which a compaction of the stream
+// (OpCompact, which writes no tombstone) then moved below the first
+// sequence. Recovery removes the older generation, so the block the index
+// names is gone: it must not go on counting those messages (they stayed
+// in State.Msgs and the subject index, unreadable and below the first
+// sequence: the crash harness's "State.Msgs 36, scan finds 35").
+func TestIndexNamesCompactedBlock(t *testing.T) {
+	defer func(v int64) { compactMinGarbage = v }(compactMinGarbage)
+	compactMinGarbage = 256
+	dir := t.TempDir()
+	e := openTestEngine(t, dir, quietOpts())
+	s, _ := e.CreateStream(Config{Name: "D", BlockSize: 1 << 10})
+	for i := 0; i < 40; i++ {
+		s.Apply(&Command{Op: OpStore, Subject: fmt.Sprintf("d.%d", i%4), Data: bytes.Repeat([]byte{'p'}, 100), Time: baseTime + int64(i)})
+	}
+	if err := e.checkpoint(true); err != nil { // the index counts 1 to 40
+		t.Fatal(err)
+	}
+	stream, _ := streamFiles(t, dir)
+	saved := map[string][]byte{}
+	save := func(name string) {
+		raw, err := os.ReadFile(filepath.Join(stream, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved[name] = raw
+	}
+	save(indexFileName)
+	save(blockName(1, 0))
+	for _, q := range []uint64{1, 2, 3, 4, 6, 7} { // the first block keeps 5 and 8
+		if _, err := s.Apply(&Command{Op: OpRemove, Seq: q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.checkpoint(false); err != nil {
+		t.Fatal(err)
+	}
+	e.compactSome()
+	save(blockName(1, 1))
+	if _, err := s.Apply(&Command{Op: OpCompact, Seq: 12}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.checkpoint(false); err != nil { // state and index
+		t.Fatal(err)
+	}
+	killed := t.TempDir()
+	copyQuiet(t, e, dir, killed)
+	e.Close()
+	// The kill came after the state file, before the index checkpoint and
+	// the removal of the retired files.
+	kstream, _ := streamFiles(t, killed)
+	for name, raw := range saved {
+		if err := os.WriteFile(filepath.Join(kstream, name), raw, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	e = openTestEngine(t, killed, quietOpts())
+	defer e.Close()
+	s, _ = e.Stream("D")
+	st := s.State()
+	msgs, bytes, subjects := scanState(t, s)
+	if st.Msgs != msgs || st.Bytes != bytes || st.FirstSeq != 12 || msgs != 29 {
+		t.Errorf("state %+v, scan %d messages %d bytes", st, msgs, bytes)
+	}
+	if got := s.SubjectsState(">"); !maps.Equal(got, subjects) {
+		t.Errorf("subjects %v, scan %v", got, subjects)
+	}
+}
