@@ -252,6 +252,11 @@ func decodeBlockFile(raw []byte, key *seal.Key, stream, id uint64) (*blockFile, 
 	lastMsg := h.first - 1
 	for off := blkHeaderSize; off < len(raw); {
 		r, err := parseRecord(raw, off)
+		if err != nil {
+			if t, ok := tornErase(raw, off); ok {
+				r, err = t, nil // an erasure a kill cut short: erased
+			}
+		}
 		isMsg := r.kind&kindMask == kindMsg || r.kind&kindMask == kindLost
 		if err == nil && isMsg && r.seq <= lastMsg {
 			err = fmt.Errorf("%w: message %d out of order", errBlock, r.seq)

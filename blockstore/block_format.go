@@ -314,6 +314,41 @@ func parseRecord(b []byte, off int) (record, error) {
 	return record{kind: kind, seq: binary.LittleEndian.Uint64(r[7:]), body: r[recHeadSize : size-4], size: size}, nil
 }
 
+// erasePage is the unit in which a write can be cut short: the kernel
+// copies a write into the page cache a page at a time and stops between
+// pages when the process is killed. (Larger pages are multiples of it.)
+const erasePage = 4096
+
+// tornErase recognises the record frame at b[off:] as a secure erase cut
+// short by a kill (eraseInFile overwrites a committed record in place, and
+// a large one spans many pages): its first pages as erased (the kind byte
+// erased, zeros after the sequence) up to a page boundary past the kind
+// byte, the rest, checksum included, as it was. It reads as the erased
+// record it was becoming, since the committed state already records the
+// removal; damage to a message record does not leave that shape.
+func tornErase(b []byte, off int) (record, bool) {
+	if off < 0 || off+recMinSize > len(b) {
+		return record{}, false
+	}
+	r := b[off:]
+	if r[0] != recMarker0 || r[1] != recMarker1 || r[6] != kindErased {
+		return record{}, false
+	}
+	n := binary.LittleEndian.Uint32(r[2:])
+	if n < recMinSize-6 || uint64(n) > maxRecord || int(n)+6 > len(r) {
+		return record{}, false
+	}
+	size := int(n) + 6
+	z := recHeadSize // the erased bytes run up to z at least
+	for z < size-4 && r[z] == 0 {
+		z++
+	}
+	if page := (off + z) &^ (erasePage - 1); page <= off+6 {
+		return record{}, false // no page boundary between the kind byte and z
+	}
+	return record{kind: kindErased, seq: binary.LittleEndian.Uint64(r[7:]), body: r[recHeadSize : size-4], size: size}, true
+}
+
 // msgView is a decoded plaintext message body, aliasing the record.
 type msgView struct {
 	ts, ttl int64

@@ -121,7 +121,10 @@
 // + bytes), data (the rest). Tombstone body: the removed message's subject
 // and its header and data lengths (uvarints), so replaying a tombstone
 // keeps the counts exact without reading the message. An erased record is
-// the record it replaced, zeroed after the sequence, never sealed. A lost
+// the record it replaced, zeroed after the sequence, never sealed; one
+// whose overwrite a kill cut short (erased up to a 4 KiB boundary of the
+// file past its kind byte, the rest as it was, its CRC failing) reads as
+// erased too. A lost
 // record stands for a message whose payload was lost to damage while its
 // command survived (recovery found its large record damaged): time, TTL,
 // subject, then header and data lengths (uvarints); it counts as a message

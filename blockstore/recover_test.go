@@ -520,3 +520,59 @@ func TestIndexNamesCompactedBlock(t *testing.T) {
 		t.Errorf("subjects %v, scan %v", got, subjects)
 	}
 }
+
+// TestTornEraseIsNoDamage: a kill while a secure erase overwrites a
+// record in its block file (many pages: the kernel may stop a write
+// between pages for a fatal signal) leaves the record's first pages
+// erased and the rest as it was. That is an erasure cut short, not
+// damage: the removal is committed, and the message must neither be
+// reported lost nor the record count as damaged.
+func TestTornEraseIsNoDamage(t *testing.T) {
+	dir := t.TempDir()
+	e := openTestEngine(t, dir, quietOpts())
+	s, _ := e.CreateStream(Config{Name: "D", BlockSize: 1 << 20})
+	for i := 0; i < 8; i++ {
+		s.Apply(&Command{Op: OpStore, Subject: "d.x", Data: bytes.Repeat([]byte{'a' + byte(i)}, 10<<10), Time: baseTime + int64(i)})
+	}
+	if err := e.checkpoint(true); err != nil {
+		t.Fatal(err)
+	}
+	_, blocks := streamFiles(t, dir)
+	before, _ := os.ReadFile(blocks[0])
+	if _, err := s.Apply(&Command{Op: OpErase, Seq: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.checkpoint(true); err != nil { // commits the removal, then erases in the file
+		t.Fatal(err)
+	}
+	e.Close()
+	after, _ := os.ReadFile(blocks[0])
+	off, n := findRecord(after, 3)
+	if off < 0 || after[off+6] != kindErased {
+		t.Fatalf("message 3 not erased in its block file")
+	}
+	// The kill came after the first page boundary inside the record.
+	cut := (off/4096 + 1) * 4096
+	if cut+4 >= off+int64(n) {
+		t.Fatalf("record at %d+%d has no page boundary inside", off, n)
+	}
+	torn := append(append([]byte(nil), after[:cut]...), before[cut:]...)
+	if err := os.WriteFile(blocks[0], torn, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for _, rebuild := range []bool{false, true} {
+		if rebuild {
+			os.Remove(filepath.Join(filepath.Dir(blocks[0]), indexFileName))
+		}
+		e = openTestEngine(t, dir, quietOpts())
+		s, _ = e.Stream("D")
+		msgs, _, _ := scanState(t, s) // reads every block
+		if st := s.State(); st.Msgs != 7 || msgs != 7 {
+			t.Errorf("rebuild %v: state %+v, scan %d messages", rebuild, st, msgs)
+		}
+		if d := e.Damaged(); len(d) != 0 {
+			t.Errorf("rebuild %v: damage reported %+v", rebuild, d)
+		}
+		e.Close()
+	}
+}
