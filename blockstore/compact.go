@@ -2,6 +2,7 @@ package blockstore
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,6 +87,10 @@ func (s *fileStream) compactCandidate() *fblock {
 	return best
 }
 
+// errLiveDamage stops the rewrite of a block in which messages the stream
+// counts have no valid record.
+var errLiveDamage = errors.New("blockstore: block holds messages lost to damage")
+
 // compactPlan is what the rewrite of a block needs from the stream.
 type compactPlan struct {
 	b       *fblock
@@ -98,6 +103,7 @@ type compactPlan struct {
 	// not the committed one, a rebuild would still count the message
 	// until the WAL replays what moved first.)
 	tombFirst uint64
+	last      uint64        // the block's last message
 	deleted   *index.SeqSet // removed messages (a copy of the stream's set)
 	covered   func(seq uint64) bool
 	compress  bool
@@ -106,7 +112,7 @@ type compactPlan struct {
 
 func (s *fileStream) compactBlock(b *fblock) error {
 	s.mu.RLock()
-	p := compactPlan{b: b, id: b.id, gen: b.fgen, size: b.size, mods: b.mods, first: s.c.first, tombFirst: s.committedFirst,
+	p := compactPlan{b: b, id: b.id, gen: b.fgen, size: b.size, mods: b.mods, first: s.c.first, tombFirst: s.committedFirst, last: b.last,
 		compress: s.c.cfg.Compression == S2Compression, streamDir: s.dir, deleted: s.be.deleted.Clone()}
 	// Ranges of every block file still on disk, to keep tombstones whose
 	// message may be in one: the table's, and retired ones not yet removed
@@ -132,6 +138,22 @@ func (s *fileStream) compactBlock(b *fblock) error {
 		return false
 	}
 	tmp, kept, tombs, err := s.rewriteBlock(&p)
+	if errors.Is(err, errLiveDamage) {
+		// Messages the stream counts are lost to damage in this block,
+		// and nothing has read it since: a rewrite would leave them out
+		// without a trace (counted, never reported, unreadable). Absorb
+		// them now, reading the file (not a copy cached before the
+		// damage): they are reported and gone, and a later round
+		// compacts the block.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.closed {
+			s.e.cache.drop(s.id, b.id)
+			s.damageFound.Store(true)
+			s.absorbDamage()
+		}
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -167,6 +189,17 @@ func (s *fileStream) rewriteBlock(p *compactPlan) (string, int64, int, error) {
 	bf, err := readBlockFile(filepath.Join(p.streamDir, blockName(p.id, p.gen)), s.e.key, s.id, p.id, p.size)
 	if err != nil {
 		return "", 0, 0, err
+	}
+	if len(bf.damaged) > 0 {
+		for q := max(bf.hdr.first, p.first); q <= p.last; q++ {
+			n, ok := p.deleted.NextAbsent(q)
+			if !ok || n > p.last {
+				break
+			}
+			if q = n; bf.data.pos(q) < 0 {
+				return "", 0, 0, errLiveDamage
+			}
+		}
 	}
 	h := blockHeader{stream: s.id, block: p.id, first: bf.hdr.first}
 	rc := recCodec{compress: p.compress}
