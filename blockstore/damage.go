@@ -35,6 +35,13 @@ import (
 // Absorbing writes nothing: a later index checkpoint records the result;
 // an older one is corrected again the same way when its damaged blocks are
 // read.
+//
+// A command that decides by counts while damage is pending (recovery
+// replays commands over damage it has just found; a purge may find it
+// itself) decides as it did without the damage: a purge keeping the
+// newest messages and a subject limit let a lost message take its own
+// place among those removed (core.keepOverDamage, enforceSubjectLimit),
+// so that the damage costs that message and nothing else.
 
 // isDamage reports whether err says that stored bytes do not decode (as
 // opposed to an I/O failure, which says nothing about the data).
