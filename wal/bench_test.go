@@ -39,10 +39,11 @@ var benchSizes = []int{128, 1024, 16 * 1024}
 // publisher; the run ends when the last record is committed); "100" is a
 // hundred such goroutines (a hundred streams sharing the log); "256sync" is
 // 256 goroutines that each wait for their record before appending the next
-// (synchronous publishers).
+// (synchronous publishers); "1sync" is one such goroutine, whose rate is
+// the inverse of the append-to-durable latency.
 func BenchmarkAppend(b *testing.B) {
 	policies := []SyncPolicy{SyncAlways, SyncEvery(100 * time.Millisecond)}
-	writers := []string{"1", "100", "256sync"}
+	writers := []string{"1", "100", "256sync", "1sync"}
 	for _, p := range policies {
 		for _, size := range benchSizes {
 			for _, w := range writers {
@@ -99,6 +100,8 @@ func benchAppend(b *testing.B, o Options, size int, writers string) {
 		parallel(100, b.N, func(n int) { appendLoop(b, l, data, n, false) })
 	case "256sync":
 		parallel(256, b.N, func(n int) { appendLoop(b, l, data, n, true) })
+	case "1sync":
+		appendLoop(b, l, data, b.N, true)
 	}
 	if err := l.Wait(l.LastIndex()); err != nil {
 		b.Fatal(err)
