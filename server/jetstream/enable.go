@@ -133,6 +133,7 @@ func FromOptions(o *opts.Options) (Config, []string, error) {
 	if jo.Key != "" {
 		c.Key = []byte(jo.Key)
 	}
+	c.BlockCacheBytes = jo.BlockCache
 	c.MaxMemory, c.MaxStore = jo.MaxMemory, jo.MaxStore
 	c.ExplicitMax = c.MaxMemory > 0 && c.MaxStore > 0
 	if c.MaxMemory < 0 {

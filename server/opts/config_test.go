@@ -210,6 +210,9 @@ func TestJetStreamBlock(t *testing.T) {
 			expect(t, "max memory", o.JetStreamOpts.MaxMemory, int64(512<<20))
 			expect(t, "max store", o.JetStreamOpts.MaxStore, int64(1_000_000_000_000))
 		}},
+		{"jetstream { block_cache: 64MB }", func(t *testing.T, o *Options) {
+			expect(t, "block cache", o.JetStreamOpts.BlockCache, int64(64<<20))
+		}},
 		{"jetstream { cipher: AES, ek: k, prev_ek: p }", func(t *testing.T, o *Options) {
 			expect(t, "cipher", o.JetStreamOpts.Cipher, "aes")
 			expect(t, "key", o.JetStreamOpts.Key, "k")
@@ -487,6 +490,7 @@ func TestSettingErrors(t *testing.T) {
 		{"jetstream {\n  max_file_store: \"10GB\"\n}", `test.conf:2:3: key "jetstream.max_file_store": sizes defined as strings must end in K, M, G, T`},
 		{"jetstream { cipher: rot13 }", `key "jetstream.cipher": Unknown cipher type: "rot13"`},
 		{"jetstream { max_concurrent_io: 2 }", `between 4 and 8192`},
+		{"jetstream { block_cache: 0 }", `key "jetstream.block_cache": Expected a positive size`},
 		{"store_dir: /a\njetstream { store_dir: /b }", `test.conf:2:13: key "jetstream.store_dir": Duplicate 'store_dir' configuration`},
 		{"authorization { user: a, token: t }", `test.conf:1:1: key "authorization": Cannot have a user/pass and token`},
 		{"authorization { password: p }", `key "authorization": a password needs a user`},

@@ -129,6 +129,15 @@ func (d *decoder) jetstream(it item, o *Options, setStoreDir func(item)) {
 			js.MaxConcurrentIO = int(it.v.Int)
 		},
 		"limits": func(it item) { d.jetstreamLimits(it, &js.Limits) },
+		// Keel's own: the engine's decoded-block cache ceiling.
+		"block_cache": func(it item) {
+			n, ok := d.size(it)
+			if ok && n <= 0 {
+				d.errorf(it, "Expected a positive size for %q, got %s", it.name(), it.v.Describe())
+				return
+			}
+			js.BlockCache = n
+		},
 		"tpm": func(it item) {
 			js.TPM = d.jetstreamTPM(it, cipher)
 			d.unsupported(it, featJetStreamTPM)

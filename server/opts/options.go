@@ -191,6 +191,9 @@ type JetStreamOptions struct {
 	MaxConcurrentIO   int
 	Limits            JetStreamLimits
 	TPM               *JetStreamTPM
+	// BlockCache is Keel's own block_cache: the memory ceiling of the
+	// engine's cache of decoded blocks (0: the default).
+	BlockCache int64
 }
 
 // JetStreamLimits is jetstream { limits {} }: server-wide caps on streams
