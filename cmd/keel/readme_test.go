@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keelhq/keel/server/opts"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -149,4 +150,30 @@ func startIn(t *testing.T, dir string, args ...string) *proc {
 	cmd := exec.Command(keelBin, args...)
 	cmd.Dir = dir
 	return startCmd(t, cmd)
+}
+
+// TestReadmeConfigExample: the configuration example in the README is a
+// valid file (checked as keel -t would, with its $JS_KEY set).
+func TestReadmeConfigExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```\njetstream {")
+	if !ok {
+		t.Fatal("README has no jetstream {} configuration example")
+	}
+	block, _, _ := strings.Cut(rest, "```")
+	path := filepath.Join(t.TempDir(), "example.conf")
+	if err := os.WriteFile(path, []byte("jetstream {"+block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("JS_KEY", "example-secret")
+	o, _, err := opts.LoadFile(path)
+	if err != nil {
+		t.Fatalf("README's configuration example: %v", err)
+	}
+	if !o.JetStream || o.JetStreamOpts.Key != "example-secret" {
+		t.Fatalf("README's example did not configure JetStream with its key: %+v", o.JetStreamOpts)
+	}
 }
