@@ -337,8 +337,11 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	for _, n := range sizes {
 		dir := b.TempDir()
+		// Ten messages per subject: 10M messages over 1M subjects, the
+		// store issue 3 sizes the checkpoint for.
+		subjects := n / 10
 		e, _ := buildStream(b, dir, Options{}, Config{Name: "O"}, n,
-			func(i int) string { return fmt.Sprintf("open.%d", i%100_000) }, 64)
+			func(i int) string { return fmt.Sprintf("open.%d", i%subjects) }, 64)
 		e.Close()
 		for _, ckpt := range []bool{true, false} {
 			b.Run(fmt.Sprintf("%dM/checkpoint=%v", n/1_000_000, ckpt), func(b *testing.B) {
