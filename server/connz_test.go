@@ -33,7 +33,7 @@ func TestClientsAndClosedClients(t *testing.T) {
 	if got := s.GlobalAccount().Interest("a.b"); len(got) != 1 || got[0] != "a.b q" {
 		t.Fatalf("interest in a.b: %v", got)
 	}
-	if st := s.GlobalAccount().SublistStats(); st.NumSubs != 2 {
+	if st := s.GlobalAccount().SublistStats(); st.NumSubs != 2+systemSubscriptions {
 		t.Fatalf("sublist stats %+v", st)
 	}
 	if d := ci.SubsDetail; len(d) != 2 || d[0].Subject == "" || d[0].Sid == "" {
@@ -45,7 +45,7 @@ func TestClientsAndClosedClients(t *testing.T) {
 	if cc.CID != ci.CID || cc.Reason != "Client Closed" || cc.Stop.IsZero() || cc.NumSubs != 2 {
 		t.Fatalf("closed info %+v", cc)
 	}
-	if s.NumClients() != 0 || s.GlobalAccount().NumSubscriptions() != 0 {
+	if s.NumClients() != 0 || s.GlobalAccount().NumSubscriptions() != systemSubscriptions {
 		t.Fatalf("client state left: %d clients, %d subs", s.NumClients(), s.GlobalAccount().NumSubscriptions())
 	}
 	for _, want := range []string{"Client connection created", `"v` + nats.Version + `:go:watcher" - Client connection closed: Client Closed`} {

@@ -21,6 +21,9 @@ type InMsg struct {
 	// ClientID is the publisher's client id (0 for server-internal
 	// publishers).
 	ClientID uint64
+	// User is the user the publisher authenticated as ("" without
+	// authentication, and for server-internal publishers).
+	User string
 }
 
 // InternalSub is a subscription made by the server itself.
@@ -107,9 +110,9 @@ func (c *client) deliverInternal(sub *subscription, subject, reply []byte, hdrLe
 		m.Header, m.Data = nil, data
 	}
 	m.Account = c.acc.Name
-	m.ClientID = c.cid
+	m.ClientID, m.User = c.cid, c.meta.user
 	if c.kind == kindInternal {
-		m.ClientID = 0
+		m.ClientID, m.User = 0, ""
 	}
 	sub.icb(m)
 	*m = InMsg{}

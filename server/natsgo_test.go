@@ -509,6 +509,6 @@ func TestNatsClientFeatures(t *testing.T) {
 	waitFor(t, 2*time.Second, "drained connection closed", dc.IsClosed)
 	// Subscriptions left by old-style requests are gone.
 	waitFor(t, 2*time.Second, "inbox subscriptions removed", func() bool {
-		return s.GlobalAccount().NumSubscriptions() == 2 // "old" and "echo"
+		return s.GlobalAccount().NumSubscriptions() == 2+systemSubscriptions // "old" and "echo"
 	})
 }

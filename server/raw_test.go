@@ -178,7 +178,7 @@ func TestEchoAndAutoUnsub(t *testing.T) {
 	rc.send("PING\r\n")
 	rc.expect("MSG foo 1 1\r\n0\r\nMSG foo 1 1\r\n1\r\nPONG\r\n")
 	// Only the first connection's subscription is left.
-	if n := s.GlobalAccount().NumSubscriptions(); n != 1 {
+	if n := s.GlobalAccount().NumSubscriptions(); n != 1+systemSubscriptions {
 		t.Fatalf("subscriptions after auto-unsubscribe: %d", n)
 	}
 }

@@ -70,6 +70,7 @@ type Server struct {
 	conns      sync.WaitGroup // client goroutines
 
 	js       atomic.Pointer[JetStreamInfo]
+	sysSeq   atomic.Uint64 // numbers system replies (their "seq")
 	infoMu   sync.Mutex
 	infoBase serverInfo // template for INFO, without per-client fields
 	pubs     sync.Pool  // *client publishers for Server.Publish
@@ -297,6 +298,10 @@ func (s *Server) Start() error {
 	l, err := net.Listen("tcp", hp)
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", hp, err)
+	}
+	if err := s.serveSystemRequests(); err != nil {
+		l.Close()
+		return fmt.Errorf("server: %w", err)
 	}
 	s.mu.Lock()
 	s.listener = l
