@@ -162,17 +162,7 @@ func TestAtomicBatchKill(t *testing.T) {
 		defer mu.Unlock()
 		return len(acked) >= 10
 	})
-	p.kill()
-	nc.Close()
-	<-done
-
-	p2 := startProcess(t, dir)
-	nc2, err := nats.Connect(p2.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc2.Close()
-	js2, _ := jetstream.New(nc2)
+	p2, js2 := killAndRestart(t, p, nc, done, dir)
 	s, err := js2.Stream(ctx(t), "K")
 	if err != nil {
 		t.Fatalf("stream after kill: %v\n%s", err, p2.log.String())

@@ -167,20 +167,10 @@ func TestKillRestart(t *testing.T) {
 		defer mu.Unlock()
 		return len(acked) >= 3000
 	})
-	p.kill()
-	nc.Close()
-	<-done
+	p2, js2 := killAndRestart(t, p, nc, done, dir)
 	mu.Lock()
 	want := acked
 	mu.Unlock()
-
-	p2 := startProcess(t, dir)
-	nc2, err := nats.Connect(p2.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc2.Close()
-	js2, _ := jetstream.New(nc2)
 	s, err := js2.Stream(ctx(t), "K")
 	if err != nil {
 		t.Fatalf("stream after kill: %v\n%s", err, p2.log.String())
@@ -210,4 +200,25 @@ func TestKillRestart(t *testing.T) {
 	if err != nil || !ack.Duplicate || ack.Sequence != anySeq {
 		t.Fatalf("duplicate after kill: %v %+v (want seq %d)", err, ack, anySeq)
 	}
+}
+
+// killAndRestart SIGKILLs p under load, waits for the publisher (which
+// closes done once its publishes fail), and starts a new server on the
+// same store, returning it and a JetStream context connected to it.
+func killAndRestart(t *testing.T, p *keelProcess, nc *nats.Conn, done <-chan struct{}, dir string) (*keelProcess, jetstream.JetStream) {
+	t.Helper()
+	p.kill()
+	nc.Close()
+	<-done
+	p2 := startProcess(t, dir)
+	nc2, err := nats.Connect(p2.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc2.Close)
+	js2, err := jetstream.New(nc2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p2, js2
 }

@@ -432,17 +432,7 @@ func TestOriginsKillRestart(t *testing.T) {
 		}
 	}()
 	waitFor(t, 20*time.Second, "acks before the kill", func() bool { return acked.Load() >= 5000 })
-	p.kill()
-	nc.Close()
-	<-done
-
-	p2 := startProcess(t, dir)
-	nc2, err := nats.Connect(p2.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc2.Close()
-	js2, _ := jetstream.New(nc2)
+	_, js2 := killAndRestart(t, p, nc, done, dir)
 	last := info(t, js2, "O").State.LastSeq
 	if last < 5000 {
 		t.Fatalf("origin after the kill: %d messages", last)
