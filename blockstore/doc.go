@@ -61,7 +61,7 @@
 //	0  4  magic "KENG"
 //	4  1  version (1)
 //	5  3  reserved
-//	8  8  next stream id
+//	8  8  next stream id: above every id given out (reserved 64 at a time)
 //	16 4  CRC32C (Castagnoli) of bytes 0..16
 //
 // # WAL command record (version 1)

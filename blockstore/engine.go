@@ -121,6 +121,7 @@ type Engine struct {
 	streams    map[string]*fileStream // open streams by name
 	ids        map[uint64]string      // every stream on disk, open or closed
 	nextStream uint64
+	idCeiling  uint64 // the ENGINE file's id: no id below it may be given again
 	closed     bool
 
 	damageMu sync.Mutex
@@ -184,9 +185,12 @@ func Open(dir string, o Options) (*Engine, error) {
 	return e, nil
 }
 
-// The ENGINE file records the next stream id, so ids are never reused
-// (the WAL may still hold records of a deleted stream). Version 1, 20 bytes:
-// magic "KENG", u8 version, 3 reserved, u64 next stream id, u32 CRC32C.
+// The ENGINE file records a stream id no stream has yet, so ids are never
+// reused (the WAL may still hold records of a deleted stream). Ids are
+// reserved idReserve at a time, so that most stream creations do not
+// rewrite it; a restart starts at the recorded id, skipping what the last
+// run reserved but did not use. Version 1, 20 bytes: magic "KENG", u8
+// version, 3 reserved, u64 next stream id, u32 CRC32C.
 var engineMagic = [4]byte{'K', 'E', 'N', 'G'}
 
 func (e *Engine) readMeta() error {
@@ -203,14 +207,18 @@ func (e *Engine) readMeta() error {
 		return fmt.Errorf("blockstore: open %s: ENGINE file damaged: %w", e.root, ErrCorrupt)
 	}
 	e.nextStream = binary.LittleEndian.Uint64(raw[8:])
+	e.idCeiling = e.nextStream
 	return nil
 }
+
+// idReserve is how many stream ids one write of the ENGINE file reserves.
+const idReserve = 64
 
 func (e *Engine) writeMeta() error {
 	b := make([]byte, 16, 20)
 	copy(b, engineMagic[:])
 	b[4] = 1
-	binary.LittleEndian.PutUint64(b[8:], e.nextStream)
+	binary.LittleEndian.PutUint64(b[8:], e.idCeiling)
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	if err := fsutil.WriteFileAtomic(e.root, "ENGINE", b, 0o640); err != nil {
 		return fmt.Errorf("blockstore: write engine file: %w", err)
@@ -256,10 +264,14 @@ func (e *Engine) nameTaken(name string) bool {
 // newStream allocates an id and writes an empty stream to disk.
 func (e *Engine) newStream(cfg Config) (*fileStream, error) {
 	id := e.nextStream
-	e.nextStream++
-	if err := e.writeMeta(); err != nil {
-		return nil, err
+	if id >= e.idCeiling {
+		e.idCeiling = id + idReserve
+		if err := e.writeMeta(); err != nil {
+			e.idCeiling = id
+			return nil, err
+		}
 	}
+	e.nextStream++
 	dir := e.streamDir(id)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("blockstore: create %s: %w", cfg.Name, err)
