@@ -49,7 +49,7 @@ func TestClientsAndClosedClients(t *testing.T) {
 		t.Fatalf("client state left: %d clients, %d subs", s.NumClients(), s.GlobalAccount().NumSubscriptions())
 	}
 	for _, want := range []string{"Client connection created", `"v` + nats.Version + `:go:watcher" - Client connection closed: Client Closed`} {
-		if !log.contains(want) {
+		if !log.Contains(want) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
@@ -63,11 +63,11 @@ func TestTraceLogging(t *testing.T) {
 	rc.send("CONNECT {\"verbose\":false,\"pass\":\"hunter2\",\"user\":\"u\"}\r\nSUB foo 1\r\nPUB foo 2\r\nhi\r\nPUB foo 5\r\nhello\r\n")
 	rc.expect("MSG foo 1 2\r\nhi\r\nMSG foo 1 5\r\nhello\r\n")
 	for _, want := range []string{"<<- [SUB foo 1]", "<<- [PUB foo 2]", `<<- MSG_PAYLOAD: ["hi"]`, `<<- MSG_PAYLOAD: ["hel..."]`, "->> [MSG foo 1 2]", "[REDACTED]"} {
-		if !log.contains(want) {
+		if !log.Contains(want) {
 			t.Errorf("trace lacks %q", want)
 		}
 	}
-	if log.contains("hunter2") {
+	if log.Contains("hunter2") {
 		t.Error("password traced")
 	}
 }

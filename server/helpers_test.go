@@ -4,10 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"github.com/keelhq/keel/internal/memlog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -148,33 +147,7 @@ func ioReadFull(r *bufio.Reader, b []byte) (int, error) {
 }
 
 // memLogger records log lines for assertions.
-type memLogger struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *memLogger) add(level, f string, a ...any) {
-	l.mu.Lock()
-	l.lines = append(l.lines, level+" "+fmt.Sprintf(f, a...))
-	l.mu.Unlock()
-}
-func (l *memLogger) Noticef(f string, a ...any) { l.add("[INF]", f, a...) }
-func (l *memLogger) Warnf(f string, a ...any)   { l.add("[WRN]", f, a...) }
-func (l *memLogger) Errorf(f string, a ...any)  { l.add("[ERR]", f, a...) }
-func (l *memLogger) Fatalf(f string, a ...any)  { l.add("[FTL]", f, a...) }
-func (l *memLogger) Debugf(f string, a ...any)  { l.add("[DBG]", f, a...) }
-func (l *memLogger) Tracef(f string, a ...any)  { l.add("[TRC]", f, a...) }
-
-func (l *memLogger) contains(sub string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, line := range l.lines {
-		if strings.Contains(line, sub) {
-			return true
-		}
-	}
-	return false
-}
+type memLogger = memlog.Logger
 
 // waitFor polls cond (for state with no event to wait on, such as a
 // server-side counter) until it holds or the deadline passes.

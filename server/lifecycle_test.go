@@ -47,9 +47,7 @@ func TestStartupBanner(t *testing.T) {
 		"[INF] Listening for client connections on 0.0.0.0:" + port,
 		"[INF] Server is ready",
 	}
-	log.mu.Lock()
-	got := slices.Clone(log.lines)
-	log.mu.Unlock()
+	got := log.Lines()
 	if !slices.Equal(got, want) {
 		t.Fatalf("start-up log:\n%q\nwant:\n%q", got, want)
 	}
@@ -90,7 +88,7 @@ func TestShutdownHooks(t *testing.T) {
 			c.Close()
 			t.Error("still accepting while hooks run")
 		}
-		if !log.contains("Initiating Shutdown...") {
+		if !log.Contains("Initiating Shutdown...") {
 			t.Error("hooks ran before the shutdown was announced")
 		}
 	})
@@ -101,7 +99,7 @@ func TestShutdownHooks(t *testing.T) {
 	}
 	rc.expect("MSG last 1 5\r\nwords\r\n")
 	rc.expectClosed()
-	if !log.contains("Server Exiting..") {
+	if !log.Contains("Server Exiting..") {
 		t.Fatal("no exit line")
 	}
 }

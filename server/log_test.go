@@ -41,12 +41,10 @@ func TestClientLogLabel(t *testing.T) {
 			rc.send("CONNECT " + tc.connect + "\r\n")
 			rc.sync()
 			rc.conn.Close()
-			waitFor(t, 2*time.Second, "close logged", func() bool { return log.contains("Client connection closed") })
+			waitFor(t, 2*time.Second, "close logged", func() bool { return log.Contains("Client connection closed") })
 			re := regexp.MustCompile(`cid:\d+` + regexp.QuoteMeta(tc.want) + `$`)
-			log.mu.Lock()
-			defer log.mu.Unlock()
-			if !slices.ContainsFunc(log.lines, re.MatchString) {
-				t.Fatalf("log %q has no line matching %s", log.lines, re)
+			if !slices.ContainsFunc(log.Lines(), re.MatchString) {
+				t.Fatalf("log %q has no line matching %s", log.Lines(), re)
 			}
 		})
 	}
@@ -69,7 +67,7 @@ func TestPlaintextPasswordWarning(t *testing.T) {
 		log := &memLogger{}
 		s.SetLogger(log)
 		s.Announce()
-		if got := log.contains("[WRN] Plaintext passwords detected, use nkeys or bcrypt"); got != warn {
+		if got := log.Contains("[WRN] Plaintext passwords detected, use nkeys or bcrypt"); got != warn {
 			t.Errorf("password %q: warned %v, want %v", pass, got, warn)
 		}
 	}

@@ -34,7 +34,7 @@ func TestReloadRules(t *testing.T) {
 			func(t *testing.T, s *Server) {
 				log := s.logger().(*memLogger)
 				s.Publish("after.reload", "", nil, []byte("0123456789"))
-				if !log.contains(`internal - <<- MSG_PAYLOAD: ["01234567..."]`) {
+				if !log.Contains(`internal - <<- MSG_PAYLOAD: ["01234567..."]`) {
 					t.Error("trace_verbose and max_traced_msg_len not applied")
 				}
 			}},
@@ -62,8 +62,8 @@ func TestReloadRules(t *testing.T) {
 				if s.Options().MaxPayload != before.MaxPayload || s.Options().MaxSubs != before.MaxSubs {
 					t.Fatal("a refused reload applied something")
 				}
-				if log.contains("Reloaded") {
-					t.Fatalf("a refused reload logged %q", log.lines)
+				if log.Contains("Reloaded") {
+					t.Fatalf("a refused reload logged %q", log.Lines())
 				}
 				return
 			}
@@ -71,8 +71,8 @@ func TestReloadRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, want := range tc.logs {
-				if !log.contains(want) {
-					t.Errorf("log lacks %q: %q", want, log.lines)
+				if !log.Contains(want) {
+					t.Errorf("log lacks %q: %q", want, log.Lines())
 				}
 			}
 			if tc.check != nil {

@@ -13,12 +13,10 @@ import (
 
 // traceLines returns the [TRC] lines logged so far, without the client
 // prefix ("127.0.0.1:5555 - cid:3 - ").
-func (l *memLogger) traceLines() []string {
+func traceLines(l *memLogger) []string {
 	prefix := regexp.MustCompile(`^\[TRC\] \S+ - cid:\d+ - ("[^"]*" - )?`)
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []string
-	for _, line := range l.lines {
+	for _, line := range l.Lines() {
 		if strings.HasPrefix(line, "[TRC] ") {
 			out = append(out, prefix.ReplaceAllString(line, ""))
 		}
@@ -88,7 +86,7 @@ func TestTraceFormat(t *testing.T) {
 			for rc.readLine() != "PONG\r\n" {
 			}
 			want := append(append([]string{connectTrace}, tc.want...), "<<- [PING]", "->> [PONG]")
-			if got := log.traceLines(); !slices.Equal(got, want) {
+			if got := traceLines(log); !slices.Equal(got, want) {
 				t.Fatalf("trace:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
 		})
@@ -105,10 +103,9 @@ func TestTraceOnClose(t *testing.T) {
 	rc.send("CONNECT {\"verbose\":false}\r\nSUB a 1\r\n")
 	rc.sync()
 	rc.conn.Close()
-	waitFor(t, 2*time.Second, "DELSUB traced", func() bool { return log.contains("<-> [DELSUB 1]") })
+	waitFor(t, 2*time.Second, "DELSUB traced", func() bool { return log.Contains("<-> [DELSUB 1]") })
 	closed, delsub := -1, -1
-	log.mu.Lock()
-	for i, l := range log.lines {
+	for i, l := range log.Lines() {
 		switch {
 		case strings.Contains(l, "Client connection closed: Client Closed"):
 			closed = i
@@ -116,7 +113,6 @@ func TestTraceOnClose(t *testing.T) {
 			delsub = i
 		}
 	}
-	log.mu.Unlock()
 	if closed < 0 || closed > delsub {
 		t.Fatalf("closed at line %d, DELSUB at %d", closed, delsub)
 	}
@@ -131,7 +127,7 @@ func TestTraceVerboseInternal(t *testing.T) {
 		s.SetLogger(log)
 		s.Publish("internal.subject", "", nil, []byte("data"))
 		for _, want := range []string{"internal - <<- [PUB internal.subject 4]", `internal - <<- MSG_PAYLOAD: ["data"]`} {
-			if log.contains(want) != verbose {
+			if log.Contains(want) != verbose {
 				t.Errorf("trace_verbose=%v: trace has %q: %v", verbose, want, !verbose)
 			}
 		}

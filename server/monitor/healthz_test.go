@@ -112,7 +112,7 @@ func TestHealthzRealJetStream(t *testing.T) {
 		{"stream without account", "?stream=S", 400, `{"status":"error","error":"\"account\" must not be empty when checking stream health"}`},
 		{"consumer without stream", "?account=$G&consumer=C&details=true", 400, `{"status":"error","errors":[{"type":"BAD_REQUEST","error":"\"stream\" must not be empty when checking consumer health"}]}`},
 	})
-	if !n.log.contains("Healthcheck: js-enabled deprecated") || !n.log.contains(`Healthcheck failed: "JetStream stream \"T\" not found on account \"$G\""`) {
+	if !n.log.Contains("Healthcheck: js-enabled deprecated") || !n.log.Contains(`Healthcheck failed: "JetStream stream \"T\" not found on account \"$G\""`) {
 		t.Error("health check warnings not logged")
 	}
 	// Lame duck mode stops accepting clients: the server is not ready.

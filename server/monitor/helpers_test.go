@@ -3,11 +3,9 @@ package monitor_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"github.com/keelhq/keel/internal/memlog"
 	"io"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -119,34 +117,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 // memLogger keeps log lines for assertions.
-type memLogger struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *memLogger) add(level, f string, a ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, level+" "+fmt.Sprintf(f, a...))
-}
-
-func (l *memLogger) Noticef(f string, a ...any) { l.add("[INF]", f, a...) }
-func (l *memLogger) Warnf(f string, a ...any)   { l.add("[WRN]", f, a...) }
-func (l *memLogger) Errorf(f string, a ...any)  { l.add("[ERR]", f, a...) }
-func (l *memLogger) Fatalf(f string, a ...any)  { l.add("[FTL]", f, a...) }
-func (l *memLogger) Debugf(f string, a ...any)  { l.add("[DBG]", f, a...) }
-func (l *memLogger) Tracef(f string, a ...any)  { l.add("[TRC]", f, a...) }
-
-func (l *memLogger) contains(sub string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, s := range l.lines {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}
+type memLogger = memlog.Logger
 
 func decode(t testing.TB, b []byte, v any) {
 	t.Helper()

@@ -27,7 +27,7 @@ func TestStartWithoutPort(t *testing.T) {
 
 func TestStartErrors(t *testing.T) {
 	n := startNode(t, false, nil)
-	if !n.log.contains("Starting http monitor on 127.0.0.1:") {
+	if !n.log.Contains("Starting http monitor on 127.0.0.1:") {
 		t.Error("start not logged")
 	}
 	o := opts.Default()
