@@ -335,9 +335,9 @@ func blockCodec(h *blockHeader, key *seal.Key) (*recCodec, error) {
 	return rc, nil
 }
 
-// createBlockFile creates a new block file with a fresh salt and writes
-// its header.
-func createBlockFile(dir string, key *seal.Key, compress bool, stream, id, first uint64) (*os.File, recCodec, error) {
+// newBlockHeader returns the header of a new block and the codec of its
+// records: with a key, a fresh salt (so a fresh subkey and nonces).
+func newBlockHeader(key *seal.Key, compress bool, stream, id, first uint64) (blockHeader, recCodec) {
 	h := blockHeader{stream: stream, block: id, first: first}
 	rc := recCodec{compress: compress}
 	if compress {
@@ -350,6 +350,13 @@ func createBlockFile(dir string, key *seal.Key, compress bool, stream, id, first
 		h.flags |= blkFlagSealed
 		rc.sealer = s
 	}
+	return h, rc
+}
+
+// createBlockFile creates a new block file with a fresh salt and writes
+// its header.
+func createBlockFile(dir string, key *seal.Key, compress bool, stream, id, first uint64) (*os.File, recCodec, error) {
+	h, rc := newBlockHeader(key, compress, stream, id, first)
 	path := filepath.Join(dir, blockName(id, 0))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o640)
 	if err != nil {

@@ -201,18 +201,8 @@ func (s *fileStream) rewriteBlock(p *compactPlan) (string, int64, int, error) {
 			}
 		}
 	}
-	h := blockHeader{stream: s.id, block: p.id, first: bf.hdr.first}
-	rc := recCodec{compress: p.compress}
-	if p.compress {
-		h.flags |= blkFlagS2
-	}
-	if key := s.e.key; key != nil {
-		salt, sl := key.NewFileSealer()
-		copy(h.salt[:], salt)
-		copy(h.check[:], sl.Check())
-		h.flags |= blkFlagSealed
-		rc.sealer = sl
-	}
+	// A rewrite takes a fresh salt: its records never reuse a nonce.
+	h, rc := newBlockHeader(s.e.key, p.compress, s.id, p.id, bf.hdr.first)
 	out := h.encode()
 	tombs := 0
 	for _, r := range bf.records {

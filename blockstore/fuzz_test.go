@@ -28,18 +28,7 @@ var fuzzKey = func() *seal.Key {
 
 // blockImage builds a valid block file image for the seed corpus.
 func blockImage(key *seal.Key, compress, tail bool) []byte {
-	h := blockHeader{stream: 1, block: 1, first: 1}
-	rc := recCodec{compress: compress}
-	if compress {
-		h.flags |= blkFlagS2
-	}
-	if key != nil {
-		salt, s := key.NewFileSealer()
-		copy(h.salt[:], salt)
-		copy(h.check[:], s.Check())
-		h.flags |= blkFlagSealed
-		rc.sealer = s
-	}
+	h, rc := newBlockHeader(key, compress, 1, 1, 1)
 	img := h.encode()
 	var plain []byte
 	plain = appendMsgRecord(plain[:0], 1, 10, 0, "a.b", nil, []byte("hello"))
