@@ -166,6 +166,26 @@ func writeConf(t *testing.T, path, text string) {
 }
 
 // listening waits for the listen line and returns the client URL.
+// jetStream connects nats.go to the listening server and returns the
+// connection, a JetStream context and a 10 s context for its calls (all
+// released when the test ends).
+func (p *proc) jetStream(t *testing.T) (*nats.Conn, jetstream.JetStream, context.Context) {
+	t.Helper()
+	url, _ := p.listening()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return nc, js, ctx
+}
+
 func (p *proc) listening() (string, int) {
 	p.t.Helper()
 	m, next := p.waitFor(`Listening for client connections on .*:(\d+)$`, 0)
@@ -397,18 +417,7 @@ func TestJetStreamFlags(t *testing.T) {
 	store := t.TempDir()
 	run := func(publish bool) uint64 {
 		p := start(t, "-js", "-sd", store, "-a", "127.0.0.1", "-p", "-1")
-		url, _ := p.listening()
-		nc, err := nats.Connect(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
+		nc, js, ctx := p.jetStream(t)
 		if publish {
 			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.>"}}); err != nil {
 				t.Fatalf("create stream: %v", err)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/keelhq/keel/server/opts"
 	"github.com/nats-io/nats.go"
@@ -72,18 +70,7 @@ func TestReadmeQuickStart(t *testing.T) {
 
 	dir := t.TempDir()
 	p := startIn(t, dir, append(run, "-a", "127.0.0.1", "-p", "-1")...)
-	url, _ := p.listening()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	nc, js, ctx := p.jetStream(t)
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "GREETINGS", Subjects: []string{"greet.>"}}); err != nil {
 		t.Fatalf("create stream: %v", err)
 	}
