@@ -53,20 +53,7 @@ func TestOracleScripts(t *testing.T) {
 			}
 			tg := startTarget(t, "", scriptConfig(t, string(src)))
 			got := replayScript(t, tg, steps)
-			golden := strings.TrimSuffix(path, ".txt") + ".golden"
-			if *updateGolden {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (capture with -jsref -update)", err)
-			}
-			if d := diffTranscripts(string(want), got); d != "" {
-				t.Errorf("%s differs from the reference (- reference, + got):\n%s", path, d)
-			}
+			checkGolden(t, strings.TrimSuffix(path, ".txt")+".golden", got, diffTranscripts)
 		})
 	}
 }

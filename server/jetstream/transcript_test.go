@@ -30,7 +30,14 @@ func goldenTranscript(t *testing.T, name string, run func(t *testing.T, tg *targ
 	var w strings.Builder
 	run(t, tg, &w)
 	got := w.String()
-	path := filepath.Join("testdata", "transcripts", name+".golden")
+	checkGolden(t, filepath.Join("testdata", "transcripts", name+".golden"), got, diffLines)
+}
+
+// checkGolden compares got with the reference's transcript in path (diff
+// says how they differ, "" when they do not), or with -update records got
+// there.
+func checkGolden(t *testing.T, path, got string, diff func(want, got string) string) {
+	t.Helper()
 	if *updateGolden {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -44,7 +51,7 @@ func goldenTranscript(t *testing.T, name string, run func(t *testing.T, tg *targ
 	if err != nil {
 		t.Fatalf("%v (capture with -jsref -update)", err)
 	}
-	if d := diffLines(string(want), got); d != "" {
+	if d := diff(string(want), got); d != "" {
 		t.Errorf("%s differs from the reference (- reference, + got):\n%s", path, d)
 	}
 }
